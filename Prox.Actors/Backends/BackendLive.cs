@@ -1,0 +1,41 @@
+using Prox.Actors.Config;
+
+namespace Prox.Actors.Backends;
+
+/// <summary>
+/// The few live values of a backend that the request path reads or updates without a message:
+/// the exact in-flight count (Interlocked, written by requests) and the latency EWMA (written only
+/// by the backend's actor). One instance lives as long as the backend; every snapshot points to it.
+/// </summary>
+public sealed class BackendLive
+{
+    private int _inFlight;
+    private long _ewmaMicros;
+
+    public BackendLive(string routeId, BackendConfig config)
+    {
+        RouteId = routeId;
+        Config = config;
+        Id = config.Id;
+        // YARP wants the destination prefix without a trailing slash so path concatenation is exact.
+        DestinationPrefix = config.Url.GetLeftPart(UriPartial.Path).TrimEnd('/');
+    }
+
+    public string RouteId { get; }
+    public string Id { get; }
+    public BackendConfig Config { get; }
+    public string DestinationPrefix { get; }
+
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    public void Enter() => Interlocked.Increment(ref _inFlight);
+
+    public void Exit() => Interlocked.Decrement(ref _inFlight);
+
+    /// <summary>Latency EWMA in microseconds; 0 until the first sample. Sole writer: the BackendActor.</summary>
+    public long EwmaMicros
+    {
+        get => Volatile.Read(ref _ewmaMicros);
+        set => Volatile.Write(ref _ewmaMicros, value);
+    }
+}

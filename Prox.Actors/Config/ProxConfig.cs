@@ -1,0 +1,107 @@
+using System.Collections.Immutable;
+
+namespace Prox.Actors.Config;
+
+/// <summary>The whole validated <c>prox { … }</c> block. Immutable; a new config is a new instance.</summary>
+public sealed record ProxConfig(
+    ImmutableArray<ListenAddress> Listen,
+    AdminConfig Admin,
+    ImmutableArray<RouteConfig> Routes,
+    ImmutableArray<System.Net.IPNetwork> TrustedProxies,
+    LimitsConfig Limits)
+{
+    /// <summary>The text the config was parsed from (kept for versioning and diagnostics).</summary>
+    public string? SourceText { get; init; }
+}
+
+/// <summary>A listen address such as <c>127.0.0.1:8080</c>, <c>[::1]:8080</c>, <c>*:8080</c> or <c>localhost:8080</c>. Port 0 picks a free port.</summary>
+public sealed record ListenAddress(string Host, int Port)
+{
+    public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+}
+
+public sealed record AdminConfig(ImmutableArray<ListenAddress> Listen);
+
+/// <summary>Request limits applied by the front end before anything is forwarded.</summary>
+/// <param name="MaxRequestBodyBytes">Largest request body accepted (413 beyond); null = unlimited.</param>
+public sealed record LimitsConfig(long? MaxRequestBodyBytes)
+{
+    public static readonly LimitsConfig Default = new(1L << 30);
+}
+
+public sealed record RouteConfig(
+    string Id,
+    RouteMatch Match,
+    bool StripPrefix,
+    LoadBalancingPolicy LoadBalancing,
+    ImmutableArray<BackendConfig> Backends,
+    TimeoutsConfig Timeouts,
+    RetryConfig Retries,
+    PassiveConfig Passive,
+    bool BackendHeader,
+    bool PreserveHost);
+
+/// <param name="PathPrefix">Matched on whole path segments: <c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>.</param>
+/// <param name="Hosts">Exact host names or <c>*.suffix</c> wildcards, lower-case, no port; empty = any host.</param>
+public sealed record RouteMatch(string PathPrefix, ImmutableArray<string> Hosts);
+
+public enum LoadBalancingPolicy
+{
+    RoundRobin,
+    WeightedRoundRobin,
+    Random,
+    WeightedRandom,
+    LeastConnections,
+    LeastLatency,
+}
+
+/// <param name="Id">Stable id within the route: the <c>id</c> key, else the URL's <c>host:port</c>.</param>
+/// <param name="Url">Absolute http(s) URL; its path (if any) is prepended to the forwarded path.</param>
+/// <param name="Timeout">Per-attempt timeout for this backend, overriding the route's request timeout.</param>
+public sealed record BackendConfig(string Id, Uri Url, int Weight, TimeSpan? Timeout);
+
+/// <param name="Connect">TCP connect timeout.</param>
+/// <param name="Request">Budget until response headers arrive, across all attempts; also the idle timeout while streaming.</param>
+public sealed record TimeoutsConfig(TimeSpan Connect, TimeSpan Request)
+{
+    public static readonly TimeoutsConfig Default = new(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30));
+}
+
+[Flags]
+public enum RetryConditions
+{
+    None = 0,
+    ConnectFailure = 1,
+    Timeout = 2,
+}
+
+/// <param name="Attempts">Retries after the first try (total tries = 1 + Attempts).</param>
+/// <param name="On">Transport conditions that allow a retry.</param>
+/// <param name="OnStatuses">Response statuses that allow a retry (e.g. 502, 503, 504).</param>
+/// <param name="NonIdempotent">Also retry non-idempotent methods (POST, PATCH) — only when they carry no body.</param>
+public sealed record RetryConfig(
+    int Attempts,
+    TimeSpan Backoff,
+    TimeSpan MaxBackoff,
+    RetryConditions On,
+    ImmutableArray<int> OnStatuses,
+    bool NonIdempotent)
+{
+    public static readonly RetryConfig Default = new(
+        2, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1),
+        RetryConditions.ConnectFailure | RetryConditions.Timeout,
+        [502, 503, 504], false);
+}
+
+/// <param name="FailuresToEject">Consecutive failures that eject a backend.</param>
+/// <param name="EjectFor">First ejection time; doubles on each repeat ejection up to <paramref name="MaxEjectFor"/>.</param>
+public sealed record PassiveConfig(int FailuresToEject, TimeSpan EjectFor, TimeSpan MaxEjectFor)
+{
+    public static readonly PassiveConfig Default = new(5, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5));
+}
+
+/// <summary>One validation error: the HOCON path and what is wrong with it.</summary>
+public sealed record ConfigError(string Path, string Message)
+{
+    public override string ToString() => $"{Path}: {Message}";
+}

@@ -1,0 +1,1 @@
+namespace Prox.Http; internal static class Placeholder {}
