@@ -40,5 +40,14 @@ public static class BackendSelectors
     /// <summary>Builds the selector for <paramref name="policy"/> over <paramref name="eligible"/>.</summary>
     /// <param name="random">Randomness for random/weighted-random/least-latency; <see cref="Random.Shared"/> when null.</param>
     public static IBackendSelector Create(LoadBalancingPolicy policy, ImmutableArray<BackendEntry> eligible, Random? random = null)
-        => throw new NotImplementedException("selection policies land with the Selection folder");
+        => policy switch
+        {
+            LoadBalancingPolicy.RoundRobin => new RoundRobinSelector(),
+            LoadBalancingPolicy.WeightedRoundRobin => new WeightedRoundRobinSelector(eligible),
+            LoadBalancingPolicy.Random => new RandomSelector(random),
+            LoadBalancingPolicy.WeightedRandom => new WeightedRandomSelector(eligible, random),
+            LoadBalancingPolicy.LeastConnections => new LeastConnectionsSelector(),
+            LoadBalancingPolicy.LeastLatency => new LeastLatencySelector(random),
+            _ => throw new ArgumentOutOfRangeException(nameof(policy), policy, "unknown load-balancing policy"),
+        };
 }
