@@ -1,1 +1,3 @@
-return 0;
+using Prox.Hosting;
+
+return await Cli.RunAsync(args);

@@ -1,0 +1,51 @@
+namespace Prox.Actors.Backends;
+
+/// <summary>How a forwarded request ended, as far as the backend's health is concerned.</summary>
+public enum OutcomeKind : byte
+{
+    /// <summary>The backend answered (any status that is not a gateway failure).</summary>
+    Success,
+    /// <summary>The backend answered 502, 503 or 504.</summary>
+    GatewayStatus,
+    /// <summary>No connection could be made, or it broke before a response.</summary>
+    ConnectFailure,
+    /// <summary>No response (headers, or body progress) within the timeout.</summary>
+    Timeout,
+    /// <summary>The backend broke the exchange after responding (truncated body, bad headers).</summary>
+    ProtocolFailure,
+    /// <summary>The client went away or sent a bad body: says nothing about the backend.</summary>
+    ClientAbort,
+}
+
+/// <summary>Sent by the request path (Tell) after every attempt on a backend.</summary>
+public sealed record RequestOutcome(OutcomeKind Kind, int Status, TimeSpan Latency)
+{
+    public bool IsBackendFailure => Kind is OutcomeKind.GatewayStatus or OutcomeKind.ConnectFailure
+        or OutcomeKind.Timeout or OutcomeKind.ProtocolFailure;
+}
+
+/// <summary>A backend's availability changed; sent by the BackendActor to its RouteActor.</summary>
+/// <param name="EjectedUntil">When ejected: when it returns.</param>
+public sealed record BackendAvailabilityChanged(string BackendId, bool Available, DateTimeOffset? EjectedUntil);
+
+public sealed record GetBackendStatus
+{
+    public static readonly GetBackendStatus Instance = new();
+}
+
+public sealed record LatencySummary(double P50, double P95, double P99, double Ewma);
+
+/// <summary>What <c>/status</c> shows for one backend.</summary>
+public sealed record BackendStatus(
+    string Id,
+    string Url,
+    int Weight,
+    bool Healthy,
+    string State,
+    DateTimeOffset? EjectedUntil,
+    int InFlight,
+    long Requests,
+    long Failures,
+    int ConsecutiveFailures,
+    int Ejections,
+    LatencySummary LatencyMs);

@@ -1,0 +1,99 @@
+using System.Collections.Immutable;
+using System.Text;
+using Akka.Actor;
+using Akka.Event;
+using Prox.Actors.Backends;
+using Prox.Actors.Config;
+using Prox.Actors.Selection;
+
+namespace Prox.Actors.Routing;
+
+/// <summary>
+/// Owns one route: creates a BackendActor per backend, tracks which are available, and is the only
+/// writer of the route's <see cref="RouteSnapshot"/>, republished whenever availability changes.
+/// </summary>
+public sealed class RouteActor : ReceiveActor
+{
+    private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(3);
+
+    private readonly RouteConfig _cfg;
+    private readonly RouteSlot _slot;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<Member> _members = new();
+    private long _version;
+
+    public RouteActor(RouteConfig cfg, RouteSlot slot)
+    {
+        _cfg = cfg;
+        _slot = slot;
+        Receive<BackendAvailabilityChanged>(OnAvailabilityChanged);
+        Receive<GetRouteStatus>(_ => ReplyStatus());
+    }
+
+    public static Props Props(RouteConfig cfg, RouteSlot slot) =>
+        Akka.Actor.Props.Create(() => new RouteActor(cfg, slot));
+
+    protected override void PreStart()
+    {
+        foreach (var b in _cfg.Backends)
+        {
+            var live = new BackendLive(_cfg.Id, b);
+            var actor = Context.ActorOf(BackendActor.Props(live, _cfg.Passive), ActorName(b.Id));
+            _members.Add(new Member(new BackendEntry(live, b.Weight, actor)));
+        }
+        Publish();
+    }
+
+    private void OnAvailabilityChanged(BackendAvailabilityChanged msg)
+    {
+        var m = _members.Find(x => x.Entry.Id == msg.BackendId);
+        if (m is null) return;
+        m.Available = msg.Available;
+        m.EjectedUntil = msg.EjectedUntil;
+        Publish();
+        var eligible = _members.Count(x => x.Available);
+        if (eligible == 0)
+            _log.Warning("Route {RouteId} has no available backend", _cfg.Id);
+    }
+
+    private void Publish()
+    {
+        var eligible = _members.Where(m => m.Available).Select(m => m.Entry).ToImmutableArray();
+        var nextReturn = _members.Where(m => !m.Available && m.EjectedUntil is not null)
+            .Select(m => m.EjectedUntil).Min();
+        var snapshot = new RouteSnapshot(_cfg, Self, eligible,
+            BackendSelectors.Create(_cfg.LoadBalancing, eligible), nextReturn, ++_version);
+        _slot.Publish(snapshot);
+        Context.Parent.Tell(new RouteSnapshotPublished(_cfg.Id, _version));
+    }
+
+    private void ReplyStatus()
+    {
+        var eligible = _members.Count(m => m.Available);
+        var version = _version;
+        var cfg = _cfg;
+        var asks = _members.Select(m => m.Entry.Actor.Ask<BackendStatus>(GetBackendStatus.Instance, StatusTimeout)).ToArray();
+        Task.WhenAll(asks).ContinueWith(t => t.IsCompletedSuccessfully
+                ? new RouteStatus(cfg.Id, cfg.LoadBalancing.Name(), cfg.Match.PathPrefix, cfg.Match.Hosts.IsDefault ? [] : cfg.Match.Hosts,
+                    eligible, version, t.Result.ToImmutableArray())
+                : (object)new Status.Failure(t.Exception ?? new Exception("backend status unavailable")),
+                TaskContinuationOptions.ExecuteSynchronously)
+            .PipeTo(Sender);
+    }
+
+    /// <summary>Actor names allow a limited alphabet; backend ids are host:port or user text.</summary>
+    internal static string ActorName(string backendId)
+    {
+        var sb = new StringBuilder("backend-");
+        foreach (var c in backendId)
+            sb.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' ? c : '_');
+        return sb.ToString();
+    }
+
+    private sealed class Member(BackendEntry entry)
+    {
+        public BackendEntry Entry { get; } = entry;
+        public bool Available { get; set; } = true;
+        public DateTimeOffset? EjectedUntil { get; set; }
+    }
+}

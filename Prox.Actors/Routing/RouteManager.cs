@@ -1,0 +1,64 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+using Prox.Actors.Config;
+
+namespace Prox.Actors.Routing;
+
+/// <summary>
+/// Creates a RouteActor per configured route, publishes the route table the request path matches
+/// against, and marks the store ready once every route has published its first snapshot.
+/// </summary>
+public sealed class RouteManager : ReceiveActor
+{
+    private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(4);
+
+    private readonly ProxConfig _cfg;
+    private readonly ProxSnapshotStore _store;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, IActorRef> _routes = new();
+    private readonly HashSet<string> _published = new();
+
+    public RouteManager(ProxConfig cfg, ProxSnapshotStore store)
+    {
+        _cfg = cfg;
+        _store = store;
+        Receive<RouteSnapshotPublished>(OnPublished);
+        Receive<GetProxStatus>(_ => ReplyStatus());
+    }
+
+    public static Props Props(ProxConfig cfg, ProxSnapshotStore store) =>
+        Akka.Actor.Props.Create(() => new RouteManager(cfg, store));
+
+    protected override void PreStart()
+    {
+        var entries = new List<(RouteMatch, RouteSlot)>();
+        foreach (var r in _cfg.Routes)
+        {
+            var slot = new RouteSlot(r.Id);
+            _routes[r.Id] = Context.ActorOf(RouteActor.Props(r, slot), "route-" + Uri.EscapeDataString(r.Id));
+            entries.Add((r.Match, slot));
+        }
+        _store.PublishTable(new RouteTable(entries));
+        if (_cfg.Routes.IsEmpty) _store.MarkReady();
+    }
+
+    private void OnPublished(RouteSnapshotPublished msg)
+    {
+        if (_published.Add(msg.RouteId) && _published.Count == _routes.Count)
+        {
+            _log.Info("All {RouteCount} routes published; ready", _routes.Count);
+            _store.MarkReady();
+        }
+    }
+
+    private void ReplyStatus()
+    {
+        var asks = _cfg.Routes.Select(r => _routes[r.Id].Ask<RouteStatus>(GetRouteStatus.Instance, StatusTimeout)).ToArray();
+        Task.WhenAll(asks).ContinueWith(t => t.IsCompletedSuccessfully
+                ? new ProxStatus(t.Result.ToImmutableArray())
+                : (object)new Status.Failure(t.Exception ?? new Exception("route status unavailable")),
+                TaskContinuationOptions.ExecuteSynchronously)
+            .PipeTo(Sender);
+    }
+}

@@ -1,0 +1,168 @@
+using System.Net;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Prox.Actors;
+using Prox.Actors.Config;
+using Prox.Actors.Routing;
+using Prox.Http;
+using Prox.Http.Admin;
+using Prox.Http.Errors;
+using Prox.Http.Forwarding;
+using Serilog;
+using Serilog.Events;
+
+namespace Prox.Hosting;
+
+/// <summary>
+/// The composition root: one ASP.NET Core host with Kestrel listening on the proxy and admin addresses,
+/// Akka.Hosting running Prox's actor tree, YARP's forwarder, and Serilog.
+/// </summary>
+public sealed class ProxHost : IAsyncDisposable
+{
+    private const string AdminConnectionKey = "prox.admin";
+
+    private readonly List<ListenOptions> _proxyListeners = new();
+    private readonly List<ListenOptions> _adminListeners = new();
+
+    private ProxHost(ProxConfig config) => Config = config;
+
+    public ProxConfig Config { get; }
+    public WebApplication App { get; private set; } = null!;
+    public ProxSnapshotStore Store { get; } = new();
+
+    /// <summary>The bound proxy addresses (ports resolved after <see cref="StartAsync"/>).</summary>
+    public IReadOnlyList<Uri> ProxyUrls => _proxyListeners.Select(UrlOf).ToArray();
+    public IReadOnlyList<Uri> AdminUrls => _adminListeners.Select(UrlOf).ToArray();
+
+    public static ProxHost Create(ProxConfig config, LogEventLevel minimumLevel = LogEventLevel.Information)
+    {
+        var host = new ProxHost(config);
+        host.Build(minimumLevel);
+        return host;
+    }
+
+    private void Build(LogEventLevel minimumLevel)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "prox",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        var logger = new LoggerConfiguration()
+            .MinimumLevel.Is(minimumLevel)
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}")
+            .CreateLogger();
+        builder.Services.AddSerilog(logger, dispose: true);
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = Config.Limits.MaxRequestBodyBytes;
+            foreach (var l in Config.Listen) Listen(k, l, _proxyListeners, admin: false);
+            foreach (var l in Config.Admin.Listen) Listen(k, l, _adminListeners, admin: true);
+        });
+
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddSingleton(Store);
+        builder.Services.AddSingleton<ForwardingClients>();
+        builder.Services.AddSingleton(sp => new ProxRuntime(Config, Store,
+            () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>()));
+        builder.Services.AddSingleton<ProxyHandler>();
+        builder.Services.AddSingleton<AdminHandler>();
+
+        builder.Services.AddAkka("prox", (ab, sp) =>
+        {
+            ab.AddHocon("""
+                akka.log-dead-letters-during-shutdown = off
+                akka.log-dead-letters = 0
+                akka.coordinated-shutdown.exit-clr = off
+                """, HoconAddMode.Prepend);
+            if (Config.SourceText is { } text && text.Contains("akka", StringComparison.Ordinal))
+                ab.AddHocon(text, HoconAddMode.Prepend); // the file's own akka { … } block wins
+            ab.ConfigureLoggers(l =>
+            {
+                l.ClearLoggers();
+                l.AddLoggerFactory();
+            });
+            ab.WithActors((system, registry) =>
+                registry.Register<ProxSupervisor>(system.ActorOf(ProxSupervisor.Props(Config, Store), "prox")));
+        });
+
+        var app = builder.Build();
+        var proxy = app.Services.GetRequiredService<ProxyHandler>();
+        var admin = app.Services.GetRequiredService<AdminHandler>();
+        var log = app.Services.GetRequiredService<ILogger<ProxHost>>();
+        app.Run(async ctx =>
+        {
+            try
+            {
+                var items = ctx.Features.Get<IConnectionItemsFeature>()?.Items;
+                if (items is not null && items.ContainsKey(AdminConnectionKey))
+                    await admin.InvokeAsync(ctx);
+                else
+                    await proxy.InvokeAsync(ctx);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ctx.RequestAborted.IsCancellationRequested)
+            {
+                // the boundary: log it, answer 500 without details, keep the process serving
+                log.LogError(e, "Unhandled error serving {Method} {Path}", ctx.Request.Method, ctx.Request.Path);
+                await Problems.WriteAsync(ctx, StatusCodes.Status500InternalServerError, "Internal error",
+                    "Prox failed to handle this request; the error was logged.");
+            }
+        });
+        App = app;
+    }
+
+    private static void Listen(KestrelServerOptions k, ListenAddress a, List<ListenOptions> into, bool admin)
+    {
+        void Configure(ListenOptions o)
+        {
+            into.Add(o);
+            if (admin)
+                o.Use(next => conn =>
+                {
+                    conn.Items[AdminConnectionKey] = true;
+                    return next(conn);
+                });
+        }
+
+        if (a.Host == "*") k.ListenAnyIP(a.Port, Configure);
+        else if (a.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) k.ListenLocalhost(a.Port, Configure);
+        else k.Listen(IPAddress.Parse(a.Host), a.Port, Configure);
+    }
+
+    private static Uri UrlOf(ListenOptions o) => o.EndPoint switch
+    {
+        IPEndPoint ip => new Uri($"http://{(ip.Address.Equals(IPAddress.IPv6Any) || ip.Address.Equals(IPAddress.Any) ? "127.0.0.1" : ip.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip.Address}]" : ip.Address.ToString())}:{ip.Port}"),
+        _ => new Uri("http://" + o),
+    };
+
+    public async Task StartAsync(CancellationToken ct = default)
+    {
+        await App.StartAsync(ct);
+        await Store.Ready.WaitAsync(TimeSpan.FromSeconds(30), ct);
+    }
+
+    public Task StopAsync(CancellationToken ct = default) => App.StopAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await App.StopAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // already stopped and disposed
+        }
+        await App.DisposeAsync();
+    }
+}

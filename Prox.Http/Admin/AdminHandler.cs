@@ -1,0 +1,89 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using Microsoft.AspNetCore.Http;
+using Prox.Actors.Routing;
+using Prox.Http.Errors;
+
+namespace Prox.Http.Admin;
+
+/// <summary>The admin listener's endpoints: <c>GET /status</c> and <c>GET /healthz</c>.</summary>
+public sealed class AdminHandler(ProxRuntime rt)
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static string Version { get; } =
+        typeof(AdminHandler).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? "0.0.0";
+
+    public async Task InvokeAsync(HttpContext ctx)
+    {
+        var path = ctx.Request.Path.Value;
+        var isRead = HttpMethods.IsGet(ctx.Request.Method) || HttpMethods.IsHead(ctx.Request.Method);
+        switch (path)
+        {
+            case "/healthz" when isRead:
+                await WriteJsonAsync(ctx, new { status = "ok" });
+                return;
+            case "/status" when isRead:
+                await StatusAsync(ctx);
+                return;
+            case "/healthz" or "/status":
+                ctx.Response.Headers.Allow = "GET, HEAD";
+                await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
+                    $"{path} supports GET and HEAD.");
+                return;
+            default:
+                await Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "Not found",
+                    "Unknown admin endpoint. Try /status or /healthz.");
+                return;
+        }
+    }
+
+    private async Task StatusAsync(HttpContext ctx)
+    {
+        ProxStatus status;
+        try
+        {
+            status = await rt.Supervisor.Ask<ProxStatus>(GetProxStatus.Instance, AskTimeout, ctx.RequestAborted);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "Status unavailable",
+                "The actor system did not answer in time.", retryAfterSeconds: 1);
+            return;
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        await WriteJsonAsync(ctx, new
+        {
+            version = Version,
+            startedAt = rt.Store.StartedAt,
+            uptimeSeconds = Math.Round((now - rt.Store.StartedAt).TotalSeconds, 1),
+            routes = status.Routes.Select(r => new
+            {
+                name = r.Name,
+                policy = r.Policy,
+                match = new { pathPrefix = r.PathPrefix, hosts = r.Hosts },
+                eligible = r.Eligible,
+                snapshotVersion = r.SnapshotVersion,
+                backends = r.Backends,
+            }),
+        });
+    }
+
+    internal static async Task WriteJsonAsync<T>(HttpContext ctx, T body)
+    {
+        ctx.Response.ContentType = "application/json; charset=utf-8";
+        ctx.Response.Headers.CacheControl = "no-store";
+        if (HttpMethods.IsHead(ctx.Request.Method)) return;
+        await JsonSerializer.SerializeAsync(ctx.Response.Body, body, Json, ctx.RequestAborted);
+    }
+}

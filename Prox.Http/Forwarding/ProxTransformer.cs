@@ -1,0 +1,137 @@
+using System.Collections.Immutable;
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Prox.Actors.Routing;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Prox.Http.Forwarding;
+
+/// <summary>
+/// Per-request header and URL rewriting, layered on YARP's default transformer (which already drops the
+/// standard hop-by-hop headers). One instance serves all attempts of one request.
+/// </summary>
+internal sealed class ProxTransformer : HttpTransformer
+{
+    private const string XForwardedFor = "X-Forwarded-For";
+    private const string XForwardedProto = "X-Forwarded-Proto";
+    private const string XForwardedHost = "X-Forwarded-Host";
+    private const string XBackendUsed = "X-Backend-Used";
+
+    private readonly RouteSnapshot _route;
+    private readonly string _matchedPrefix;
+    private readonly string _requestId;
+    private readonly bool _trustedPeer;
+
+    public ProxTransformer(RouteSnapshot route, string matchedPrefix, string requestId, bool trustedPeer)
+    {
+        _route = route;
+        _matchedPrefix = matchedPrefix;
+        _requestId = requestId;
+        _trustedPeer = trustedPeer;
+    }
+
+    /// <summary>The backend of the current attempt.</summary>
+    public BackendEntry? Backend { get; set; }
+
+    /// <summary>When set, a response with one of these statuses is held back (not sent) so the request can retry.</summary>
+    public ImmutableArray<int> HoldBackStatuses { get; set; }
+
+    /// <summary>The status of a response held back in the last attempt, or 0.</summary>
+    public int HeldBackStatus { get; private set; }
+
+    /// <summary>The status the backend answered in the last attempt, or 0 if it did not answer.</summary>
+    public int BackendStatus { get; private set; }
+
+    public void BeginAttempt(BackendEntry backend, ImmutableArray<int> holdBack)
+    {
+        Backend = backend;
+        HoldBackStatuses = holdBack;
+        HeldBackStatus = 0;
+        BackendStatus = 0;
+    }
+
+    public override async ValueTask TransformRequestAsync(HttpContext ctx, HttpRequestMessage proxyRequest,
+        string destinationPrefix, CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(ctx, proxyRequest, destinationPrefix, cancellationToken);
+        var req = ctx.Request;
+
+        RemoveConnectionNominated(req.Headers.Connection, proxyRequest.Headers, proxyRequest.Content?.Headers);
+
+        proxyRequest.Headers.Host = _route.Config.PreserveHost ? req.Host.Value : null;
+
+        var peer = ctx.Connection.RemoteIpAddress;
+        var peerText = peer is null ? "unknown" : (peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer).ToString();
+        proxyRequest.Headers.Remove(XForwardedFor);
+        proxyRequest.Headers.Remove(XForwardedProto);
+        proxyRequest.Headers.Remove(XForwardedHost);
+        proxyRequest.Headers.Remove(RequestIds.Header);
+        // from an untrusted peer the incoming X-Forwarded-* are forgeries: start the chain afresh
+        proxyRequest.Headers.TryAddWithoutValidation(XForwardedFor,
+            Chain(_trustedPeer ? req.Headers[XForwardedFor] : StringValues.Empty, peerText));
+        proxyRequest.Headers.TryAddWithoutValidation(XForwardedProto,
+            Chain(_trustedPeer ? req.Headers[XForwardedProto] : StringValues.Empty, req.Scheme));
+        proxyRequest.Headers.TryAddWithoutValidation(XForwardedHost,
+            Chain(_trustedPeer ? req.Headers[XForwardedHost] : StringValues.Empty, req.Host.Value ?? ""));
+        proxyRequest.Headers.TryAddWithoutValidation(RequestIds.Header, _requestId);
+
+        var path = req.Path;
+        if (_route.Config.StripPrefix && _matchedPrefix.Length > 1)
+        {
+            var rest = path.Value!.Substring(_matchedPrefix.Length);
+            path = new PathString(rest.Length == 0 || rest[0] != '/' ? "/" + rest : rest);
+        }
+        proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, path, req.QueryString);
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext ctx, HttpResponseMessage? proxyResponse,
+        CancellationToken cancellationToken)
+    {
+        if (proxyResponse is null) return false; // forwarding failed; the handler writes the problem response
+
+        var status = (int)proxyResponse.StatusCode;
+        BackendStatus = status;
+        if (!HoldBackStatuses.IsDefaultOrEmpty && HoldBackStatuses.Contains(status))
+        {
+            HeldBackStatus = status;
+            ctx.Response.Clear(); // YARP already copied the status line; nothing has been sent
+            return false;
+        }
+
+        await base.TransformResponseAsync(ctx, proxyResponse, cancellationToken);
+        var headers = ctx.Response.Headers;
+        foreach (var name in proxyResponse.Headers.Connection)
+            if (!IsFraming(name)) headers.Remove(name);
+        headers[RequestIds.Header] = _requestId;
+        if (_route.Config.BackendHeader && Backend is not null)
+            headers[XBackendUsed] = Backend.Id;
+        return true;
+    }
+
+    /// <summary>RFC 9110 §7.6.1: every header the Connection header names is hop-by-hop too.</summary>
+    private static void RemoveConnectionNominated(StringValues connection, HttpHeaders headers, HttpHeaders? contentHeaders)
+    {
+        foreach (var value in connection)
+        {
+            if (value is null) continue;
+            foreach (var range in value.AsSpan().Split(','))
+            {
+                var name = value.AsSpan()[range].Trim().ToString();
+                if (name.Length == 0 || IsFraming(name)) continue;
+                // NonValidated.Contains never throws; Remove would for a name that belongs to the other collection
+                if (headers.NonValidated.Contains(name)) headers.Remove(name);
+                if (contentHeaders is not null && contentHeaders.NonValidated.Contains(name)) contentHeaders.Remove(name);
+            }
+        }
+    }
+
+    /// <summary>Message framing and Host are never dropped on a peer's say-so: that is how requests get smuggled.</summary>
+    private static bool IsFraming(string name) =>
+        name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Host", StringComparison.OrdinalIgnoreCase);
+
+    private static string Chain(StringValues existing, string value) =>
+        StringValues.IsNullOrEmpty(existing) ? value : string.Join(", ", existing.ToArray()) + ", " + value;
+}

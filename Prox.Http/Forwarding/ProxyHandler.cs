@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using System.Net.Http;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Akka.Actor;
+using Microsoft.Extensions.Logging;
+using Prox.Actors.Backends;
+using Prox.Actors.Config;
+using Prox.Actors.Routing;
+using Prox.Actors.Selection;
+using Prox.Http.Errors;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Prox.Http.Forwarding;
+
+/// <summary>
+/// The proxy's request path: hygiene checks, route match, backend selection from the route snapshot,
+/// forwarding through YARP, retries, and an outcome Tell to the backend's actor. Awaits no actor.
+/// </summary>
+public sealed class ProxyHandler
+{
+    private readonly ProxRuntime _rt;
+    private readonly IHttpForwarder _forwarder;
+    private readonly ForwardingClients _clients;
+    private readonly ILogger<ProxyHandler> _log;
+
+    public ProxyHandler(ProxRuntime rt, IHttpForwarder forwarder, ForwardingClients clients, ILogger<ProxyHandler> log)
+    {
+        _rt = rt;
+        _forwarder = forwarder;
+        _clients = clients;
+        _log = log;
+    }
+
+    public async Task InvokeAsync(HttpContext ctx)
+    {
+        var req = ctx.Request;
+        var trusted = _rt.TrustedProxies.IsTrusted(ctx.Connection.RemoteIpAddress);
+        var requestId = RequestIds.Resolve(req, trusted);
+
+        if (HttpMethods.IsConnect(req.Method))
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
+                "Prox is a reverse proxy and does not tunnel CONNECT requests.", requestId);
+            return;
+        }
+
+        // RFC 9112 §6.3: both framings at once is how requests get smuggled; never pass it on
+        if (req.Headers.ContainsKey("Transfer-Encoding") && req.Headers.ContainsKey("Content-Length"))
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status400BadRequest, "Ambiguous message framing",
+                "The request has both Content-Length and Transfer-Encoding.", requestId);
+            return;
+        }
+
+        var host = req.Host.Host;
+        var match = _rt.Store.Table.Match(host, req.Path.Value ?? "/");
+        if (match is null || (IsAbsoluteForm(ctx) && !match.ByHost))
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "No route",
+                "No route matches this host and path.", requestId);
+            return;
+        }
+
+        var snap = match.Slot.Current;
+        if (snap is null)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "Starting",
+                "The route is starting.", requestId, retryAfterSeconds: 1);
+            return;
+        }
+
+        if (_rt.Config.Limits.MaxRequestBodyBytes is { } max && req.ContentLength > max)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status413PayloadTooLarge, "Request body too large",
+                $"The request body is larger than the limit of {max} bytes.", requestId);
+            return;
+        }
+
+        await ForwardAsync(ctx, snap, match.Prefix, requestId, trusted);
+    }
+
+    private async Task ForwardAsync(HttpContext ctx, RouteSnapshot snap, string prefix, string requestId, bool trusted)
+    {
+        var route = snap.Config;
+        var retries = route.Retries;
+        var transformer = new ProxTransformer(snap, prefix, requestId, trusted);
+        var client = _clients.For(route.Timeouts.Connect);
+        var retryable = CanRetry(ctx.Request, retries);
+        var started = Stopwatch.GetTimestamp();
+        var budget = route.Timeouts.Request;
+        var tried = new TriedSet();
+        var lastFailure = Failure.None;
+
+        for (var attempt = 0; ; attempt++)
+        {
+            var idx = snap.Selector.Pick(snap.Eligible, in tried);
+            if (idx < 0)
+            {
+                if (attempt == 0)
+                    await WriteNoBackendAsync(ctx, snap, requestId);
+                else
+                    await WriteFailureAsync(ctx, lastFailure, requestId);
+                return;
+            }
+            tried.Add(idx);
+            var backend = snap.Eligible[idx];
+
+            var remaining = budget - Stopwatch.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero)
+            {
+                await WriteFailureAsync(ctx, Failure.Timeout, requestId);
+                return;
+            }
+            var perAttempt = backend.Live.Config.Timeout is { } t && t < remaining ? t : remaining;
+            var moreLeft = retryable && attempt < retries.Attempts && tried.Count < snap.Eligible.Length;
+            transformer.BeginAttempt(backend, moreLeft ? retries.OnStatuses : default);
+
+            var t0 = Stopwatch.GetTimestamp();
+            backend.Live.Enter();
+            ForwarderError error;
+            try
+            {
+                error = await _forwarder.SendAsync(ctx, backend.Live.DestinationPrefix, client,
+                    new ForwarderRequestConfig { ActivityTimeout = perAttempt }, transformer);
+            }
+            finally
+            {
+                backend.Live.Exit();
+            }
+            var elapsed = Stopwatch.GetElapsedTime(t0);
+
+            var (kind, failure) = Classify(ctx, error, transformer);
+            backend.Actor.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed), ActorRefs.NoSender);
+
+            if (failure == Failure.None) return; // the response went to the client
+            if (failure == Failure.Client) return; // the client left or broke its request; nothing to say
+            lastFailure = failure;
+
+            var canRetryThis = moreLeft && failure switch
+            {
+                Failure.HeldBackStatus => true,
+                Failure.Connect => (retries.On & RetryConditions.ConnectFailure) != 0,
+                Failure.Timeout => (retries.On & RetryConditions.Timeout) != 0,
+                _ => false,
+            };
+            if (!canRetryThis || ctx.Response.HasStarted)
+            {
+                await WriteFailureAsync(ctx, failure, requestId, transformer.HeldBackStatus);
+                return;
+            }
+
+            ctx.Response.Clear();
+            var delay = RetryBackoff.NextDelay(attempt + 1, retries.Backoff, retries.MaxBackoff, Random.Shared.NextDouble());
+            var left = budget - Stopwatch.GetElapsedTime(started);
+            if (delay > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(delay < left ? delay : left, ctx.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return; // client gone
+                }
+            }
+        }
+    }
+
+    private enum Failure { None, Client, Connect, Timeout, HeldBackStatus, Upstream, TooLarge }
+
+    private static (OutcomeKind, Failure) Classify(HttpContext ctx, ForwarderError error, ProxTransformer tr)
+    {
+        if (error == ForwarderError.None)
+        {
+            if (tr.HeldBackStatus != 0) return (OutcomeKind.GatewayStatus, Failure.HeldBackStatus);
+            var s = tr.BackendStatus;
+            return (s is 502 or 503 or 504 ? OutcomeKind.GatewayStatus : OutcomeKind.Success, Failure.None);
+        }
+
+        var ex = ctx.Features.Get<IForwarderErrorFeature>()?.Exception;
+        return error switch
+        {
+            ForwarderError.RequestTimedOut => (OutcomeKind.Timeout, Failure.Timeout),
+            ForwarderError.Request when ctx.RequestAborted.IsCancellationRequested => (OutcomeKind.ClientAbort, Failure.Client),
+            ForwarderError.Request => (OutcomeKind.ConnectFailure, IsTimeout(ex) ? Failure.Timeout : Failure.Connect),
+            ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
+                or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient
+                or ForwarderError.UpgradeRequestClient or ForwarderError.UpgradeResponseClient
+                => (OutcomeKind.ClientAbort, IsTooLarge(ex) ? Failure.TooLarge : Failure.Client),
+            ForwarderError.ResponseBodyDestination when ctx.Response.HasStarted => (OutcomeKind.ProtocolFailure, Failure.Upstream),
+            _ => (OutcomeKind.ProtocolFailure, Failure.Upstream),
+        };
+    }
+
+    private static bool IsTimeout(Exception? ex) =>
+        ex is OperationCanceledException || ex?.InnerException is TimeoutException || ex is TimeoutException;
+
+    private static bool IsTooLarge(Exception? ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }) return true;
+            if (e is AggregateException agg) return agg.InnerExceptions.Any(IsTooLarge);
+        }
+        return false;
+    }
+
+    private static bool CanRetry(HttpRequest req, RetryConfig retries)
+    {
+        if (retries.Attempts <= 0) return false;
+        // a body is streamed, not buffered: once sent it cannot be sent again
+        var hasBody = req.ContentLength > 0 || req.Headers.ContainsKey("Transfer-Encoding");
+        if (hasBody) return false;
+        return retries.NonIdempotent || IsIdempotent(req.Method);
+    }
+
+    private static bool IsIdempotent(string method) =>
+        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method)
+        || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method) || HttpMethods.IsTrace(method);
+
+    private static bool IsAbsoluteForm(HttpContext ctx)
+    {
+        var raw = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        return raw is not null && raw.Length > 0 && raw[0] != '/' && raw[0] != '*';
+    }
+
+    private static Task WriteNoBackendAsync(HttpContext ctx, RouteSnapshot snap, string requestId)
+    {
+        var retryAfter = 1;
+        if (snap.NextReturn is { } next)
+            retryAfter = Math.Max(1, (int)Math.Ceiling((next - DateTimeOffset.UtcNow).TotalSeconds));
+        return Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "No healthy backend",
+            $"Every backend of route '{snap.Id}' is unavailable.", requestId, retryAfter);
+    }
+
+    private static Task WriteFailureAsync(HttpContext ctx, Failure failure, string requestId, int heldBack = 0) => failure switch
+    {
+        Failure.Timeout => Problems.WriteAsync(ctx, StatusCodes.Status504GatewayTimeout, "Upstream timeout",
+            "The backend did not respond in time.", requestId),
+        Failure.HeldBackStatus when heldBack == StatusCodes.Status503ServiceUnavailable =>
+            Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "Upstream unavailable",
+                "Every backend tried answered 503.", requestId, retryAfterSeconds: 1),
+        Failure.HeldBackStatus when heldBack == StatusCodes.Status504GatewayTimeout =>
+            Problems.WriteAsync(ctx, StatusCodes.Status504GatewayTimeout, "Upstream timeout",
+                "Every backend tried answered 504.", requestId),
+        Failure.TooLarge => Problems.WriteAsync(ctx, StatusCodes.Status413PayloadTooLarge, "Request body too large",
+            "The request body is larger than the configured limit.", requestId),
+        Failure.Connect => Problems.WriteAsync(ctx, StatusCodes.Status502BadGateway, "Upstream connection failed",
+            "No backend could be reached.", requestId),
+        _ => Problems.WriteAsync(ctx, StatusCodes.Status502BadGateway, "Bad gateway",
+            "The backend failed to give a valid response.", requestId),
+    };
+}

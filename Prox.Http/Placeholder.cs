@@ -1,1 +1,0 @@
-namespace Prox.Http; internal static class Placeholder {}

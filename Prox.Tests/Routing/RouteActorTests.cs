@@ -1,0 +1,97 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Prox.Actors.Backends;
+using Prox.Actors.Config;
+using Prox.Actors.Routing;
+using Xunit;
+
+namespace Prox.Tests.Routing;
+
+public class RouteActorTests : TestKit
+{
+    public RouteActorTests()
+        : base("akka.scheduler.implementation = \"Akka.TestKit.TestScheduler, Akka.TestKit\"")
+    {
+    }
+
+    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
+
+    private static RouteConfig Route(params string[] ids) => new(
+        "api",
+        new RouteMatch("/api", []),
+        false,
+        LoadBalancingPolicy.RoundRobin,
+        ids.Select(id => new BackendConfig(id, new Uri($"http://{id}"), 1, null)).ToImmutableArray(),
+        TimeoutsConfig.Default,
+        RetryConfig.Default,
+        new PassiveConfig(1, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)),
+        true,
+        true);
+
+    private (IActorRef Actor, TestProbe Parent, RouteSlot Slot) Start(RouteConfig cfg)
+    {
+        var slot = new RouteSlot(cfg.Id);
+        var parent = CreateTestProbe();
+        var actor = parent.ChildActorOf(RouteActor.Props(cfg, slot));
+        parent.ExpectMsg<RouteSnapshotPublished>(p => p.RouteId == "api" && p.Version == 1);
+        return (actor, parent, slot);
+    }
+
+    [Fact]
+    public void PreStart_PublishesSnapshot_WithEveryBackendEligible()
+    {
+        var (_, _, slot) = Start(Route("a:1", "b:2", "c:3"));
+        var snap = slot.Current!;
+        Assert.Equal(["a:1", "b:2", "c:3"], snap.Eligible.Select(e => e.Id));
+        Assert.Null(snap.NextReturn);
+        Assert.Equal(1, snap.Version);
+    }
+
+    [Fact]
+    public void BackendEjected_Republishes_WithoutIt_AndBackAfterEjectFor()
+    {
+        var (_, parent, slot) = Start(Route("a:1", "b:2"));
+        var b = slot.Current!.Eligible[1];
+        var t0 = Scheduler.Now;
+
+        b.Actor.Tell(new RequestOutcome(OutcomeKind.ConnectFailure, 0, TimeSpan.Zero));
+        parent.ExpectMsg<RouteSnapshotPublished>(p => p.Version == 2);
+        var snap = slot.Current!;
+        Assert.Equal(["a:1"], snap.Eligible.Select(e => e.Id));
+        Assert.Equal(t0 + TimeSpan.FromSeconds(5), snap.NextReturn);
+        Assert.Equal(0, snap.Selector.Pick(snap.Eligible, default));
+
+        Scheduler.Advance(TimeSpan.FromSeconds(5));
+        parent.ExpectMsg<RouteSnapshotPublished>(p => p.Version == 3);
+        Assert.Equal(["a:1", "b:2"], slot.Current!.Eligible.Select(e => e.Id));
+    }
+
+    [Fact]
+    public void AllEjected_SnapshotEmpty_SelectorReturnsMinusOne()
+    {
+        var (_, parent, slot) = Start(Route("a:1", "b:2"));
+        foreach (var e in slot.Current!.Eligible)
+            e.Actor.Tell(new RequestOutcome(OutcomeKind.Timeout, 0, TimeSpan.Zero));
+        parent.ExpectMsg<RouteSnapshotPublished>();
+        parent.ExpectMsg<RouteSnapshotPublished>();
+        var snap = slot.Current!;
+        Assert.Empty(snap.Eligible);
+        Assert.Equal(-1, snap.Selector.Pick(snap.Eligible, default));
+        Assert.NotNull(snap.NextReturn);
+    }
+
+    [Fact]
+    public void GetRouteStatus_AggregatesBackendStatuses()
+    {
+        var (actor, _, slot) = Start(Route("a:1", "b:2"));
+        slot.Current!.Eligible[0].Actor.Tell(new RequestOutcome(OutcomeKind.Success, 200, TimeSpan.FromMilliseconds(3)));
+        actor.Tell(GetRouteStatus.Instance);
+        var status = ExpectMsg<RouteStatus>();
+        Assert.Equal("api", status.Name);
+        Assert.Equal("round-robin", status.Policy);
+        Assert.Equal(2, status.Eligible);
+        Assert.Equal([1L, 0L], status.Backends.Select(b => b.Requests));
+    }
+}
