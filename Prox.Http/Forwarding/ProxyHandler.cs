@@ -46,9 +46,12 @@ public sealed class ProxyHandler
             return;
         }
 
-        // RFC 9112 §6.3: both framings at once is how requests get smuggled; never pass it on
-        if (req.Headers.ContainsKey("Transfer-Encoding") && req.Headers.ContainsKey("Content-Length"))
+        // RFC 9112 §6.3: both framings at once is how requests get smuggled; never pass it on.
+        // Kestrel itself drops Content-Length in that case and keeps its value as X-Content-Length.
+        if (req.Headers.ContainsKey("Transfer-Encoding")
+            && (req.Headers.ContainsKey("Content-Length") || req.Headers.ContainsKey("X-Content-Length")))
         {
+            ctx.Response.Headers.Connection = "close"; // the rest of this connection cannot be trusted
             await Problems.WriteAsync(ctx, StatusCodes.Status400BadRequest, "Ambiguous message framing",
                 "The request has both Content-Length and Transfer-Encoding.", requestId);
             return;

@@ -86,7 +86,11 @@ public class BalancingTests
     {
         await using var a = await TestBackend.StartAsync("a");
         await using var prox = await ProxUnderTest.StartAsync($$"""
-            routes.api { match { path-prefix = "/api" }, load-balancing = least-connections, backends = [ { id = a, url = "{{a.Url}}", weight = 2 } ] }
+            routes.api {
+              match { path-prefix = "/api" }
+              load-balancing = least-connections
+              backends = [ { id = a, url = "{{a.Url}}", weight = 2 } ]
+            }
             """);
         for (var i = 0; i < 3; i++) (await prox.Client.GetAsync("/api/x")).EnsureSuccessStatusCode();
 

@@ -101,7 +101,11 @@ public class FailoverTests
             }
         });
         await using var prox = await ProxUnderTest.StartAsync($$"""
-            routes.r { backends = [ { id = hang, url = "{{hang.Url}}" } ], timeouts { request = 700ms }, retries.attempts = 0 }
+            routes.r {
+              backends = [ { id = hang, url = "{{hang.Url}}" } ]
+              timeouts { request = 700ms }
+              retries.attempts = 0
+            }
             """);
 
         var sw = Stopwatch.StartNew();
@@ -192,7 +196,8 @@ public class FailoverTests
             Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
             Assert.Equal("live", resp.Headers.GetValues("X-Backend-Used").Single());
         }
+        // every refused connect is reported to the dead backend's actor
         await ProxUnderTest.EventuallyAsync(async () =>
-            (await prox.BackendStatusAsync("r", "dead")).GetProperty("failures").GetInt64() == 3, what: "3 failures recorded on dead");
+            (await prox.BackendStatusAsync("r", "dead")).GetProperty("failures").GetInt64() >= 3, what: "failures recorded on dead");
     }
 }

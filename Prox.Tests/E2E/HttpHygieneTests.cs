@@ -181,8 +181,16 @@ public class HttpHygieneTests
         await using var www = await TestBackend.StartAsync("www");
         await using var prox = await ProxUnderTest.StartAsync($$"""
             routes {
-              api { match { path-prefix = "/", hosts = ["api.example.com"] }, backend-header = true, backends = [ { id = api, url = "{{api.Url}}" } ] }
-              www { match { path-prefix = "/", hosts = ["*.example.com"] }, backend-header = true, backends = [ { id = www, url = "{{www.Url}}" } ] }
+              api {
+                match { path-prefix = "/", hosts = ["api.example.com"] }
+                backend-header = true
+                backends = [ { id = api, url = "{{api.Url}}" } ]
+              }
+              www {
+                match { path-prefix = "/", hosts = ["*.example.com"] }
+                backend-header = true
+                backends = [ { id = www, url = "{{www.Url}}" } ]
+              }
             }
             """);
 

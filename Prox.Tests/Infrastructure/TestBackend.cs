@@ -53,7 +53,7 @@ public sealed class TestBackend : IAsyncDisposable
         app.Run(ctx =>
         {
             Interlocked.Increment(ref _hits);
-            Seen.Enqueue(new HeaderDictionary(ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value)));
+            Seen.Enqueue(new HeaderDictionary(ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)));
             Paths.Enqueue(ctx.Request.Path + ctx.Request.QueryString);
             return _handler(ctx);
         });
