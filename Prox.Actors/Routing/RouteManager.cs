@@ -47,7 +47,7 @@ public sealed class RouteManager : ReceiveActor
     {
         if (_published.Add(msg.RouteId) && _published.Count == _routes.Count)
         {
-            _log.Info("All {RouteCount} routes published; ready", _routes.Count);
+            _log.Info("Ready: every route published its snapshot ({RouteCount} routes)", _routes.Count);
             _store.MarkReady();
         }
     }

@@ -126,7 +126,7 @@ public sealed class ProxyHandler
             try
             {
                 error = await _forwarder.SendAsync(ctx, backend.Live.DestinationPrefix, client,
-                    new ForwarderRequestConfig { ActivityTimeout = perAttempt }, transformer);
+                    RequestConfig(perAttempt, route.Timeouts.Request, backend.Live.Config.Timeout), transformer);
             }
             finally
             {
@@ -170,6 +170,18 @@ public sealed class ProxyHandler
             }
         }
     }
+
+    /// <summary>The first attempt (full budget) reuses one config per timeout; later, trimmed attempts allocate.</summary>
+    private static ForwarderRequestConfig RequestConfig(TimeSpan perAttempt, TimeSpan routeTimeout, TimeSpan? backendTimeout)
+    {
+        // within 50 ms of the full route budget counts as the full budget, so first attempts share a config
+        var full = backendTimeout is { } bt ? perAttempt == bt : perAttempt >= routeTimeout - TimeSpan.FromMilliseconds(50);
+        if (full)
+            return RequestConfigs.GetOrAdd(backendTimeout ?? routeTimeout, static t => new ForwarderRequestConfig { ActivityTimeout = t });
+        return new ForwarderRequestConfig { ActivityTimeout = perAttempt };
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<TimeSpan, ForwarderRequestConfig> RequestConfigs = new();
 
     private enum Failure { None, Client, Connect, Timeout, HeldBackStatus, Upstream, TooLarge }
 
