@@ -12,6 +12,9 @@ public sealed record ProxConfig(
 {
     /// <summary>The text the config was parsed from (kept for versioning and diagnostics).</summary>
     public string? SourceText { get; init; }
+
+    /// <summary>Proxy listener used when <c>prox.listen</c> is absent.</summary>
+    public static readonly ImmutableArray<ListenAddress> DefaultListen = [new("127.0.0.1", 8080)];
 }
 
 /// <summary>A listen address such as <c>127.0.0.1:8080</c>, <c>[::1]:8080</c>, <c>*:8080</c> or <c>localhost:8080</c>. Port 0 picks a free port.</summary>
@@ -20,7 +23,11 @@ public sealed record ListenAddress(string Host, int Port)
     public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }
 
-public sealed record AdminConfig(ImmutableArray<ListenAddress> Listen);
+public sealed record AdminConfig(ImmutableArray<ListenAddress> Listen)
+{
+    /// <summary>Admin listener used when <c>prox.admin.listen</c> is absent: loopback only.</summary>
+    public static readonly AdminConfig Default = new([new ListenAddress("127.0.0.1", 9901)]);
+}
 
 /// <summary>Request limits applied by the front end before anything is forwarded.</summary>
 /// <param name="MaxRequestBodyBytes">Largest request body accepted (413 beyond); null = unlimited.</param>
@@ -41,7 +48,7 @@ public sealed record RouteConfig(
     bool BackendHeader,
     bool PreserveHost);
 
-/// <param name="PathPrefix">Matched on whole path segments: <c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>.</param>
+/// <param name="PathPrefix">Matched on whole path segments: <c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>. Starts with <c>/</c>; the parser drops trailing slashes (except for <c>/</c> itself).</param>
 /// <param name="Hosts">Exact host names or <c>*.suffix</c> wildcards, lower-case, no port; empty = any host.</param>
 public sealed record RouteMatch(string PathPrefix, ImmutableArray<string> Hosts);
 
@@ -58,7 +65,14 @@ public enum LoadBalancingPolicy
 /// <param name="Id">Stable id within the route: the <c>id</c> key, else the URL's <c>host:port</c>.</param>
 /// <param name="Url">Absolute http(s) URL; its path (if any) is prepended to the forwarded path.</param>
 /// <param name="Timeout">Per-attempt timeout for this backend, overriding the route's request timeout.</param>
-public sealed record BackendConfig(string Id, Uri Url, int Weight, TimeSpan? Timeout);
+public sealed record BackendConfig(string Id, Uri Url, int Weight, TimeSpan? Timeout)
+{
+    /// <summary>Weight when the config gives none.</summary>
+    public const int DefaultWeight = 1;
+
+    /// <summary>Largest weight the parser accepts; keeps precomputed weighted schedules small.</summary>
+    public const int MaxWeight = 10_000;
+}
 
 /// <param name="Connect">TCP connect timeout.</param>
 /// <param name="Request">Budget until response headers arrive, across all attempts; also the idle timeout while streaming.</param>

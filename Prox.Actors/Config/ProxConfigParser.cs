@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Text.RegularExpressions;
+using Akka.Configuration;
 
 namespace Prox.Actors.Config;
 
@@ -6,14 +8,117 @@ namespace Prox.Actors.Config;
 public sealed record ConfigParseResult(ProxConfig? Config, ImmutableArray<ConfigError> Errors)
 {
     public bool IsValid => Config is not null && Errors.IsEmpty;
+
+    /// <summary>
+    /// The text after environment substitution, as handed to Akka's HOCON parser; null when the text could not be
+    /// read. Give this (not the raw file) to Akka for the <c>akka { … }</c> block: Akka's own parser mishandles
+    /// <c>${?VAR}</c> and never reads environment variables.
+    /// </summary>
+    public string? ResolvedText { get; init; }
 }
 
-/// <summary>Parses the HOCON (or JSON) text of a Prox config file and validates the <c>prox</c> block.</summary>
-public static class ProxConfigParser
+/// <summary>
+/// Parses the HOCON (or JSON) text of a Prox config file and validates the <c>prox</c> block.
+/// Never throws: unreadable files, malformed HOCON and invalid values all come back as <see cref="ConfigError"/>s.
+/// </summary>
+/// <remarks>
+/// <c>${NAME}</c> and <c>${?NAME}</c> are resolved from environment variables only (not from other config paths).
+/// An unset <c>${?NAME}</c> leaves the field as it was, so <c>listen = "127.0.0.1:8080"</c> followed by
+/// <c>listen = ${?PROX_LISTEN}</c> is an optional override; an unset <c>${NAME}</c> is an error.
+/// </remarks>
+public static partial class ProxConfigParser
 {
-    public static ConfigParseResult ParseText(string text) =>
-        throw new NotImplementedException("config parser lands with the Config folder");
+    /// <summary>The path used for errors that concern the whole text rather than one value.</summary>
+    public const string FilePath = "(file)";
 
-    public static ConfigParseResult ParseFile(string path) =>
-        throw new NotImplementedException("config parser lands with the Config folder");
+    [GeneratedRegex(@"^Unknown token at position (?<pos>\d+)")]
+    private static partial Regex UnknownToken();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Whitespace();
+
+    /// <summary>Parses config text, reading <c>${…}</c> substitutions from the process environment.</summary>
+    public static ConfigParseResult ParseText(string text) => ParseText(text, Environment.GetEnvironmentVariable);
+
+    /// <summary>Parses config text, reading <c>${…}</c> substitutions through <paramref name="getEnvironmentVariable"/>.</summary>
+    public static ConfigParseResult ParseText(string text, Func<string, string?> getEnvironmentVariable)
+    {
+        if (text is null)
+            return Fail("no config text");
+        ArgumentNullException.ThrowIfNull(getEnvironmentVariable);
+        try
+        {
+            return Parse(text.TrimStart('\uFEFF'), text, getEnvironmentVariable);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Boundary: config text is untrusted input and a reload must never take the process down.
+            // Reaching this is a bug in this parser; the message carries it to the caller's log.
+            return Fail($"internal error while reading the config: {ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    /// <summary>Reads and parses a config file; a missing or unreadable file is an error, not an exception.</summary>
+    public static ConfigParseResult ParseFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException
+                                       or NotSupportedException or System.Security.SecurityException)
+        {
+            var reason = ex is FileNotFoundException or DirectoryNotFoundException ? "file not found" : ex.Message;
+            return Fail($"cannot read config file '{path}': {reason}");
+        }
+        return ParseText(text);
+    }
+
+    private static ConfigParseResult Parse(string text, string sourceText, Func<string, string?> getEnvironmentVariable)
+    {
+        var prepared = HoconPreprocessor.Prepare(text, getEnvironmentVariable);
+        if (prepared.Text is not { } resolved)
+            return Fail($"invalid HOCON: {prepared.Error}");
+
+        ConfigNode root;
+        try
+        {
+            var hocon = ConfigurationFactory.ParseString(resolved, IncludeNotSupported);
+            root = ConfigNode.FromAkka(hocon.Root);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Akka's parser reports bad input with whatever it hits: FormatException, ConfigurationException,
+            // NotSupportedException from our include callback, and occasionally NullReferenceException.
+            return Fail($"invalid HOCON: {Describe(ex, resolved)}") with { ResolvedText = resolved };
+        }
+
+        if (root is not ConfigNode.Map map)
+            return Fail("invalid HOCON: the root is not an object") with { ResolvedText = resolved };
+
+        var (config, errors) = ProxConfigBinder.Bind(map);
+        return new ConfigParseResult(config is null ? null : config with { SourceText = sourceText }, errors)
+        {
+            ResolvedText = resolved,
+        };
+    }
+
+    private static Akka.Configuration.Hocon.HoconRoot IncludeNotSupported(string name) =>
+        throw new NotSupportedException($"include \"{name}\" is not supported; keep the config in one file");
+
+    private static string Describe(Exception ex, string text)
+    {
+        var message = ex.Message;
+        var unknown = UnknownToken().Match(message);
+        if (unknown.Success && int.TryParse(unknown.Groups["pos"].Value, out var position))
+        {
+            var at = position < text.Length ? $" '{text[position]}'" : "";
+            return $"{HoconPreprocessor.Position(text, position)}: unexpected token{at}";
+        }
+        return Whitespace().Replace(message, " ").Trim();
+    }
+
+    private static ConfigParseResult Fail(string message) =>
+        new(null, [new ConfigError(FilePath, message)]);
 }

@@ -1,0 +1,589 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace Prox.Actors.Config;
+
+/// <summary>
+/// Binds the <c>prox</c> block of a parsed config to <see cref="ProxConfig"/>. Keeps going after an error
+/// so that one run reports every problem, each with its HOCON path.
+/// </summary>
+internal sealed partial class ProxConfigBinder
+{
+    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes"];
+    private static readonly string[] AdminKeys = ["listen"];
+    private static readonly string[] LimitsKeys = ["max-request-body"];
+    private static readonly string[] RouteKeys =
+        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host"];
+    private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
+    private static readonly string[] BackendKeys = ["url", "weight", "id", "timeout"];
+    private static readonly string[] TimeoutKeys = ["connect", "request"];
+    private static readonly string[] RetryKeys = ["attempts", "backoff", "max-backoff", "on", "non-idempotent"];
+    private static readonly string[] PassiveKeys = ["failures-to-eject", "eject-for", "max-eject-for"];
+
+    private static readonly (string Name, LoadBalancingPolicy Policy)[] Policies =
+    [
+        ("round-robin", LoadBalancingPolicy.RoundRobin),
+        ("weighted-round-robin", LoadBalancingPolicy.WeightedRoundRobin),
+        ("random", LoadBalancingPolicy.Random),
+        ("weighted-random", LoadBalancingPolicy.WeightedRandom),
+        ("least-connections", LoadBalancingPolicy.LeastConnections),
+        ("least-latency", LoadBalancingPolicy.LeastLatency),
+    ];
+
+    private const int MaxRetryAttempts = 10;
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+    private static partial Regex RouteId();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial Regex PlainKey();
+
+    private readonly List<ConfigError> _errors = [];
+
+    private ProxConfigBinder()
+    {
+    }
+
+    /// <summary>Returns the config when the block is valid, otherwise null and every error found.</summary>
+    public static (ProxConfig? Config, ImmutableArray<ConfigError> Errors) Bind(ConfigNode.Map root)
+    {
+        var binder = new ProxConfigBinder();
+        var config = binder.BindRoot(root);
+        return binder._errors.Count == 0 && config is not null ? (config, []) : (null, [.. binder._errors]);
+    }
+
+    private ProxConfig? BindRoot(ConfigNode.Map root)
+    {
+        // Other blocks (akka { … }) are not ours to validate, but an unset ${VAR} or a broken value there is still an error.
+        foreach (var (key, value) in root.Fields)
+        {
+            if (key != "prox")
+                ReportInvalid(value, Child("", key));
+        }
+
+        var node = root.Get("prox");
+        if (node is null)
+        {
+            var typo = ConfigValues.ClosestMatch("prox", root.Fields.Select(f => f.Key));
+            Error("prox", "missing prox { … } block" + (typo is null ? "" : $" (found '{typo}': a typo?)"));
+            return null;
+        }
+        if (AsMap(node, "prox") is not { } prox)
+            return null;
+
+        CheckKeys(prox, "prox", ProxKeys);
+        var listen = ListenAddresses(prox, "prox", "listen");
+        var admin = Admin(prox);
+        var trustedProxies = TrustedProxies(prox);
+        var limits = Limits(prox);
+        var routes = Routes(prox);
+
+        var proxyListen = listen?.Select(l => l.Address).ToList() ?? [.. ProxConfig.DefaultListen];
+        foreach (var (address, path) in admin ?? [])
+        {
+            if (address.Port != 0 && proxyListen.Contains(address))
+                Error(path, $"{address} is also a proxy listen address; the admin plane needs its own listener");
+        }
+
+        return new ProxConfig(
+            listen is null ? ProxConfig.DefaultListen : [.. listen.Select(l => l.Address)],
+            admin is null ? AdminConfig.Default : new AdminConfig([.. admin.Select(a => a.Address)]),
+            routes,
+            trustedProxies,
+            limits);
+    }
+
+    private List<(ListenAddress Address, string Path)>? Admin(ConfigNode.Map prox)
+    {
+        if (prox.Get("admin") is not { } node || AsMap(node, "prox.admin") is not { } admin)
+            return null;
+        CheckKeys(admin, "prox.admin", AdminKeys);
+        return ListenAddresses(admin, "prox.admin", "listen");
+    }
+
+    /// <summary>Null when the key is absent (the caller applies its default).</summary>
+    private List<(ListenAddress Address, string Path)>? ListenAddresses(ConfigNode.Map map, string parent, string key)
+    {
+        if (Strings(map, parent, key, "a host:port string") is not { } items)
+            return null;
+        if (map.Get(key) is ConfigNode.List { Items.IsEmpty: true })
+        {
+            Error(Child(parent, key), "must list at least one address");
+            return null;
+        }
+        var result = new List<(ListenAddress Address, string Path)>();
+        foreach (var (text, path) in items)
+        {
+            if (!ConfigValues.TryParseListenAddress(text, out var address, out var error))
+                Error(path, error);
+            else if (result.Any(r => r.Address == address))
+                Error(path, $"duplicate address {address}");
+            else
+                result.Add((address, path));
+        }
+        return result;
+    }
+
+    private ImmutableArray<IPNetwork> TrustedProxies(ConfigNode.Map prox)
+    {
+        var result = ImmutableArray.CreateBuilder<IPNetwork>();
+        foreach (var (text, path) in Strings(prox, "prox", "trusted-proxies", "a CIDR string") ?? [])
+        {
+            if (ConfigValues.TryParseNetwork(text, out var network, out var error))
+                result.Add(network);
+            else
+                Error(path, error);
+        }
+        return result.ToImmutable();
+    }
+
+    private LimitsConfig Limits(ConfigNode.Map prox)
+    {
+        if (prox.Get("limits") is not { } node || AsMap(node, "prox.limits") is not { } limits)
+            return LimitsConfig.Default;
+        CheckKeys(limits, "prox.limits", LimitsKeys);
+
+        const string path = "prox.limits.max-request-body";
+        if (limits.Get("max-request-body") is not { } sizeNode || Text(sizeNode, path, "a size such as 10MB") is not { } text)
+            return LimitsConfig.Default;
+        if (ConfigValues.TryParseSize(text, out var bytes, out var error))
+            return new LimitsConfig(bytes);
+        Error(path, error);
+        return LimitsConfig.Default;
+    }
+
+    private ImmutableArray<RouteConfig> Routes(ConfigNode.Map prox)
+    {
+        const string path = "prox.routes";
+        if (prox.Get("routes") is not { } node)
+        {
+            Error(path, "at least one route is required");
+            return [];
+        }
+        if (AsMap(node, path) is not { } routes)
+            return [];
+        if (routes.Fields.IsEmpty)
+            Error(path, "at least one route is required");
+
+        var result = ImmutableArray.CreateBuilder<RouteConfig>();
+        var checkedRoutes = new List<RouteConfig>();
+        foreach (var (id, routeNode) in routes.Fields)
+        {
+            var routePath = Child(path, id);
+            var errorsBefore = _errors.Count;
+            if (Route(id, routeNode, routePath) is not { } route)
+                continue;
+            // a match that failed to bind fell back to defaults; comparing it would report a conflict nobody wrote
+            var matchErrors = _errors.Skip(errorsBefore).Any(e => e.Path.StartsWith(Child(routePath, "match"), StringComparison.Ordinal));
+            if (!matchErrors)
+            {
+                CheckDuplicateMatch(route, routePath, checkedRoutes);
+                checkedRoutes.Add(route);
+            }
+            result.Add(route);
+        }
+        return result.ToImmutable();
+    }
+
+    /// <summary>Two routes conflict when they share a path prefix and a host pattern, or share a prefix and both match any host.</summary>
+    private void CheckDuplicateMatch(RouteConfig route, string routePath, IEnumerable<RouteConfig> earlier)
+    {
+        foreach (var other in earlier)
+        {
+            if (other.Match.PathPrefix != route.Match.PathPrefix)
+                continue;
+            var where = $"path-prefix '{route.Match.PathPrefix}'";
+            if (route.Match.Hosts.IsEmpty && other.Match.Hosts.IsEmpty)
+            {
+                Error(Child(routePath, "match"), $"duplicate match: route '{other.Id}' already matches {where} on any host");
+                return;
+            }
+            var shared = route.Match.Hosts.Intersect(other.Match.Hosts).FirstOrDefault();
+            if (shared is not null)
+            {
+                Error(Child(routePath, "match"), $"duplicate match: route '{other.Id}' already matches {where} for host '{shared}'");
+                return;
+            }
+        }
+    }
+
+    private RouteConfig? Route(string id, ConfigNode node, string path)
+    {
+        if (AsMap(node, path) is not { } route)
+            return null;
+        CheckKeys(route, path, RouteKeys);
+        if (!RouteId().IsMatch(id))
+            Error(path, "route id must start with a letter or digit and contain only letters, digits, '.', '-' or '_' (at most 100)");
+
+        return new RouteConfig(
+            id,
+            Match(route, path),
+            Bool(route, path, "strip-prefix", false),
+            Policy(route, path),
+            Backends(route, path),
+            Timeouts(route, path),
+            Retries(route, path),
+            Passive(route, path),
+            Bool(route, path, "backend-header", false),
+            Bool(route, path, "preserve-host", true));
+    }
+
+    private RouteMatch Match(ConfigNode.Map route, string routePath)
+    {
+        var path = Child(routePath, "match");
+        if (route.Get("match") is not { } node || AsMap(node, path) is not { } match)
+            return new RouteMatch("/", []);
+        CheckKeys(match, path, MatchKeys);
+
+        var prefix = "/";
+        var prefixPath = Child(path, "path-prefix");
+        if (match.Get("path-prefix") is { } prefixNode && Text(prefixNode, prefixPath, "a path such as /api") is { } text)
+        {
+            if (!text.StartsWith('/'))
+                Error(prefixPath, $"must start with '/', got '{text}'");
+            else if (text.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '?' or '#'))
+                Error(prefixPath, "must be a plain path without spaces, '?' or '#'");
+            else
+                prefix = NormalizePrefix(text);
+        }
+
+        var hosts = new List<string>();
+        foreach (var (hostText, hostPath) in Strings(match, path, "hosts", "a host name") ?? [])
+        {
+            if (!ConfigValues.TryParseHostPattern(hostText, out var host, out var error))
+                Error(hostPath, error);
+            else if (!hosts.Contains(host))
+                hosts.Add(host);
+        }
+        return new RouteMatch(prefix, [.. hosts]);
+    }
+
+    // Prefixes match whole segments, so "/api/" and "/api" mean the same thing.
+    private static string NormalizePrefix(string prefix)
+    {
+        var trimmed = prefix.TrimEnd('/');
+        return trimmed.Length == 0 ? "/" : trimmed;
+    }
+
+    private LoadBalancingPolicy Policy(ConfigNode.Map route, string routePath)
+    {
+        var path = Child(routePath, "load-balancing");
+        if (route.Get("load-balancing") is not { } node || Text(node, path, "a policy name") is not { } text)
+            return LoadBalancingPolicy.RoundRobin;
+        foreach (var (name, policy) in Policies)
+        {
+            if (string.Equals(name, text, StringComparison.OrdinalIgnoreCase))
+                return policy;
+        }
+        Error(path, $"unknown load-balancing policy '{text}' (allowed: {string.Join(", ", Policies.Select(p => p.Name))})");
+        return LoadBalancingPolicy.RoundRobin;
+    }
+
+    private ImmutableArray<BackendConfig> Backends(ConfigNode.Map route, string routePath)
+    {
+        var path = Child(routePath, "backends");
+        if (route.Get("backends") is not { } node)
+        {
+            Error(path, "missing: a route needs at least one backend");
+            return [];
+        }
+        if (AsList(node, path, "a list of backends") is not { } list)
+            return [];
+        if (list.Items.IsEmpty)
+        {
+            Error(path, "must list at least one backend");
+            return [];
+        }
+
+        var result = ImmutableArray.CreateBuilder<BackendConfig>();
+        var idPaths = new Dictionary<string, string>();
+        for (var i = 0; i < list.Items.Length; i++)
+        {
+            var itemPath = Index(path, i);
+            if (AsMap(list.Items[i], itemPath, "an object such as { url = \"http://127.0.0.1:5001\" }") is not { } backend)
+                continue;
+            if (Backend(backend, itemPath, out var idPath) is not { } config)
+                continue;
+            if (idPaths.TryGetValue(config.Id, out var firstPath))
+            {
+                Error(idPath, $"duplicate backend id '{config.Id}' (also used by {firstPath}); give each backend a distinct id");
+                continue;
+            }
+            idPaths[config.Id] = itemPath;
+            result.Add(config);
+        }
+        return result.ToImmutable();
+    }
+
+    /// <param name="idPath">Where a duplicate id is reported: the <c>id</c> key, or the <c>url</c> it was derived from.</param>
+    private BackendConfig? Backend(ConfigNode.Map backend, string path, out string idPath)
+    {
+        CheckKeys(backend, path, BackendKeys);
+        var urlPath = Child(path, "url");
+        idPath = urlPath;
+
+        Uri? url = null;
+        if (backend.Get("url") is not { } urlNode)
+            Error(urlPath, "missing: each backend needs a url such as \"http://127.0.0.1:5001\"");
+        else if (Text(urlNode, urlPath, "a URL string") is { } urlText)
+        {
+            if (ConfigValues.TryParseBackendUrl(urlText, out var parsed, out var error))
+                url = parsed;
+            else
+                Error(urlPath, error);
+        }
+
+        var weight = Int(backend, path, "weight", BackendConfig.DefaultWeight, 1, BackendConfig.MaxWeight);
+        var timeout = OptionalDuration(backend, path, "timeout");
+
+        string? id = null;
+        if (backend.Get("id") is { } idNode)
+        {
+            idPath = Child(path, "id");
+            if (Text(idNode, idPath, "a string") is { } idText)
+            {
+                if (idText.Length is 0 or > 200 || idText.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+                    Error(idPath, "must be 1-200 characters without spaces");
+                else
+                    id = idText;
+            }
+        }
+
+        if (url is null)
+            return null;
+        return new BackendConfig(id ?? $"{url.Host}:{url.Port}", url, weight, timeout);
+    }
+
+    private TimeoutsConfig Timeouts(ConfigNode.Map route, string routePath)
+    {
+        var path = Child(routePath, "timeouts");
+        var defaults = TimeoutsConfig.Default;
+        if (route.Get("timeouts") is not { } node || AsMap(node, path) is not { } timeouts)
+            return defaults;
+        CheckKeys(timeouts, path, TimeoutKeys);
+        return new TimeoutsConfig(
+            OptionalDuration(timeouts, path, "connect") ?? defaults.Connect,
+            OptionalDuration(timeouts, path, "request") ?? defaults.Request);
+    }
+
+    private RetryConfig Retries(ConfigNode.Map route, string routePath)
+    {
+        var path = Child(routePath, "retries");
+        var defaults = RetryConfig.Default;
+        if (route.Get("retries") is not { } node || AsMap(node, path) is not { } retries)
+            return defaults;
+        CheckKeys(retries, path, RetryKeys);
+
+        var attempts = Int(retries, path, "attempts", defaults.Attempts, 0, MaxRetryAttempts);
+        var backoff = OptionalDuration(retries, path, "backoff", allowZero: true) ?? defaults.Backoff;
+        var maxBackoff = OptionalDuration(retries, path, "max-backoff", allowZero: true) ?? defaults.MaxBackoff;
+        if (maxBackoff < backoff)
+            Error(Child(path, retries.Get("max-backoff") is null ? "backoff" : "max-backoff"),
+                $"max-backoff ({maxBackoff}) must not be less than backoff ({backoff})");
+
+        var on = defaults.On;
+        var onStatuses = defaults.OnStatuses;
+        if (Strings(retries, path, "on", "a retry condition") is { } items)
+        {
+            on = RetryConditions.None;
+            var statuses = new List<int>();
+            foreach (var (text, itemPath) in items)
+            {
+                switch (text.ToLowerInvariant())
+                {
+                    case "connect-failure":
+                        on |= RetryConditions.ConnectFailure;
+                        break;
+                    case "timeout":
+                        on |= RetryConditions.Timeout;
+                        break;
+                    default:
+                        if (ConfigValues.TryParseInteger(text, out var status) && status is >= 500 and <= 599)
+                        {
+                            if (!statuses.Contains((int)status))
+                                statuses.Add((int)status);
+                        }
+                        else
+                        {
+                            Error(itemPath, $"unknown retry condition '{text}' (allowed: connect-failure, timeout, or an HTTP status 500-599)");
+                        }
+                        break;
+                }
+            }
+            onStatuses = [.. statuses];
+        }
+
+        return new RetryConfig(attempts, backoff, maxBackoff, on, onStatuses, Bool(retries, path, "non-idempotent", defaults.NonIdempotent));
+    }
+
+    private PassiveConfig Passive(ConfigNode.Map route, string routePath)
+    {
+        var path = Child(routePath, "passive");
+        var defaults = PassiveConfig.Default;
+        if (route.Get("passive") is not { } node || AsMap(node, path) is not { } passive)
+            return defaults;
+        CheckKeys(passive, path, PassiveKeys);
+
+        var failures = Int(passive, path, "failures-to-eject", defaults.FailuresToEject, 1, int.MaxValue);
+        var ejectFor = OptionalDuration(passive, path, "eject-for") ?? defaults.EjectFor;
+        var maxEjectFor = OptionalDuration(passive, path, "max-eject-for") ?? defaults.MaxEjectFor;
+        if (maxEjectFor < ejectFor)
+            Error(Child(path, passive.Get("max-eject-for") is null ? "eject-for" : "max-eject-for"),
+                $"max-eject-for ({maxEjectFor}) must not be less than eject-for ({ejectFor})");
+        return new PassiveConfig(failures, ejectFor, maxEjectFor);
+    }
+
+    // ---- typed readers: each reports its own errors and falls back so binding can continue ----
+
+    private bool Bool(ConfigNode.Map map, string parent, string key, bool fallback)
+    {
+        var path = Child(parent, key);
+        if (map.Get(key) is not { } node || Text(node, path, "true or false") is not { } text)
+            return fallback;
+        if (ConfigValues.TryParseBoolean(text, out var value))
+            return value;
+        Error(path, $"expected true or false, got '{Clip(text)}'");
+        return fallback;
+    }
+
+    private int Int(ConfigNode.Map map, string parent, string key, int fallback, int min, int max)
+    {
+        var path = Child(parent, key);
+        if (map.Get(key) is not { } node || Text(node, path, "an integer") is not { } text)
+            return fallback;
+        if (ConfigValues.TryParseInteger(text, out var value) && value >= min && value <= max)
+            return (int)value;
+        var range = max == int.MaxValue ? $"an integer >= {min}" : $"an integer from {min} to {max}";
+        Error(path, $"must be {range}, got '{Clip(text)}'");
+        return fallback;
+    }
+
+    /// <summary>Null when absent or invalid (the error is recorded). Durations must be positive unless <paramref name="allowZero"/>.</summary>
+    private TimeSpan? OptionalDuration(ConfigNode.Map map, string parent, string key, bool allowZero = false)
+    {
+        var path = Child(parent, key);
+        if (map.Get(key) is not { } node || Text(node, path, "a duration such as 2s") is not { } text)
+            return null;
+        if (!ConfigValues.TryParseDuration(text, out var value, out var error))
+        {
+            Error(path, error);
+            return null;
+        }
+        if (!allowZero && value <= TimeSpan.Zero)
+        {
+            Error(path, "must be greater than 0");
+            return null;
+        }
+        return value;
+    }
+
+    /// <summary>A string or a list of strings, with the path of each item; null when the key is absent.</summary>
+    private List<(string Text, string Path)>? Strings(ConfigNode.Map map, string parent, string key, string expected)
+    {
+        var path = Child(parent, key);
+        switch (map.Get(key))
+        {
+            case null:
+                return null;
+            case ConfigNode.Text text:
+                return [(text.Value.Trim(), path)];
+            case ConfigNode.List list:
+                var items = new List<(string, string)>();
+                for (var i = 0; i < list.Items.Length; i++)
+                {
+                    var itemPath = Index(path, i);
+                    if (Text(list.Items[i], itemPath, expected) is { } value)
+                        items.Add((value, itemPath));
+                }
+                return items;
+            case ConfigNode.Invalid invalid:
+                Error(path, invalid.Message);
+                return null;
+            case var other:
+                Error(path, $"expected {expected} or a list of them, got {Describe(other)}");
+                return null;
+        }
+    }
+
+    private string? Text(ConfigNode node, string path, string expected)
+    {
+        switch (node)
+        {
+            case ConfigNode.Text text:
+                return text.Value.Trim();
+            case ConfigNode.Invalid invalid:
+                Error(path, invalid.Message);
+                return null;
+            default:
+                Error(path, $"expected {expected}, got {Describe(node)}");
+                return null;
+        }
+    }
+
+    private ConfigNode.Map? AsMap(ConfigNode node, string path, string expected = "an object { … }")
+    {
+        if (node is ConfigNode.Map map)
+            return map;
+        Error(path, node is ConfigNode.Invalid invalid ? invalid.Message : $"expected {expected}, got {Describe(node)}");
+        return null;
+    }
+
+    private ConfigNode.List? AsList(ConfigNode node, string path, string expected)
+    {
+        if (node is ConfigNode.List list)
+            return list;
+        Error(path, node is ConfigNode.Invalid invalid ? invalid.Message : $"expected {expected}, got {Describe(node)}");
+        return null;
+    }
+
+    private void CheckKeys(ConfigNode.Map map, string path, string[] known)
+    {
+        foreach (var (key, _) in map.Fields)
+        {
+            if (known.Contains(key))
+                continue;
+            var guess = ConfigValues.ClosestMatch(key, known);
+            Error(Child(path, key), guess is null ? "unknown key" : $"unknown key (did you mean '{guess}'?)");
+        }
+    }
+
+    private void ReportInvalid(ConfigNode node, string path)
+    {
+        switch (node)
+        {
+            case ConfigNode.Invalid invalid:
+                Error(path, invalid.Message);
+                break;
+            case ConfigNode.Map map:
+                foreach (var (key, value) in map.Fields)
+                    ReportInvalid(value, Child(path, key));
+                break;
+            case ConfigNode.List list:
+                for (var i = 0; i < list.Items.Length; i++)
+                    ReportInvalid(list.Items[i], Index(path, i));
+                break;
+        }
+    }
+
+    private void Error(string path, string message) => _errors.Add(new ConfigError(path, message));
+
+    private static string Describe(ConfigNode node) => node switch
+    {
+        ConfigNode.Text text => $"'{Clip(text.Value)}'",
+        ConfigNode.List => "a list",
+        ConfigNode.Map => "an object",
+        ConfigNode.Null => "null",
+        _ => "an invalid value",
+    };
+
+    private static string Clip(string text) => text.Length <= 60 ? text : text[..57] + "...";
+
+    private static string Child(string parent, string key)
+    {
+        var segment = PlainKey().IsMatch(key) ? key : "\"" + key.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+        return parent.Length == 0 ? segment : $"{parent}.{segment}";
+    }
+
+    private static string Index(string path, int index) => $"{path}[{index}]";
+}
