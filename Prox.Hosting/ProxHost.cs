@@ -85,8 +85,9 @@ public sealed class ProxHost : IAsyncDisposable
                 akka.log-dead-letters = 0
                 akka.coordinated-shutdown.exit-clr = off
                 """, HoconAddMode.Prepend);
-            if (Config.SourceText is { } text && text.Contains("akka", StringComparison.Ordinal))
-                ab.AddHocon(text, HoconAddMode.Prepend); // the file's own akka { … } block wins
+            // the file's own akka { … } block wins; substitutions are already resolved (Akka's own ${?X} is unreliable)
+            if (Config.ResolvedText is { } text && text.Contains("akka", StringComparison.Ordinal))
+                ab.AddHocon(text, HoconAddMode.Prepend);
             ab.ConfigureLoggers(l =>
             {
                 l.ClearLoggers();

@@ -13,6 +13,9 @@ public sealed record ProxConfig(
     /// <summary>The text the config was parsed from (kept for versioning and diagnostics).</summary>
     public string? SourceText { get; init; }
 
+    /// <summary>The text after <c>${…}</c> substitution: what the <c>akka { … }</c> block is read from.</summary>
+    public string? ResolvedText { get; init; }
+
     /// <summary>Proxy listener used when <c>prox.listen</c> is absent.</summary>
     public static readonly ImmutableArray<ListenAddress> DefaultListen = [new("127.0.0.1", 8080)];
 }

@@ -98,7 +98,7 @@ public static partial class ProxConfigParser
             return Fail("invalid HOCON: the root is not an object") with { ResolvedText = resolved };
 
         var (config, errors) = ProxConfigBinder.Bind(map);
-        return new ConfigParseResult(config is null ? null : config with { SourceText = sourceText }, errors)
+        return new ConfigParseResult(config is null ? null : config with { SourceText = sourceText, ResolvedText = resolved }, errors)
         {
             ResolvedText = resolved,
         };
