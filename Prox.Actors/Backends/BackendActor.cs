@@ -40,6 +40,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         Receive<ReturnFromEjection>(_ => OnReturn());
         Receive<RotateLatencyWindow>(_ => _latency.Rotate());
         Receive<GetBackendStatus>(_ => Sender.Tell(Status()));
+        Receive<Supervision.InjectFault>(f => throw new Supervision.InjectedFaultException(f.Reason));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -47,8 +48,12 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     public static Props Props(BackendLive live, PassiveConfig passive) =>
         Akka.Actor.Props.Create(() => new BackendActor(live, passive));
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         Timers.StartPeriodicTimer("rotate", RotateLatencyWindow.Instance, LatencyWindow);
+        // a restarted actor starts with fresh state: make sure the route does not keep it out of rotation
+        Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, true, null));
+    }
 
     private DateTimeOffset Now => Context.System.Scheduler.Now;
 

@@ -84,6 +84,9 @@ internal sealed partial class ProxConfigBinder
         {
             if (address.Port != 0 && proxyListen.Contains(address))
                 Error(path, $"{address} is also a proxy listen address; the admin plane needs its own listener");
+            // security by default: without admin tokens (not yet supported) the admin plane must not leave the machine
+            if (!IsLoopback(address.Host))
+                Error(path, $"{address} is not a loopback address; the admin listener must stay on 127.0.0.1, [::1] or localhost");
         }
 
         return new ProxConfig(
@@ -93,6 +96,10 @@ internal sealed partial class ProxConfigBinder
             trustedProxies,
             limits);
     }
+
+    private static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
 
     private List<(ListenAddress Address, string Path)>? Admin(ConfigNode.Map prox)
     {

@@ -47,7 +47,7 @@ public sealed class RouteActor : ReceiveActor
     private void OnAvailabilityChanged(BackendAvailabilityChanged msg)
     {
         var m = _members.Find(x => x.Entry.Id == msg.BackendId);
-        if (m is null) return;
+        if (m is null || (m.Available == msg.Available && m.EjectedUntil == msg.EjectedUntil)) return;
         m.Available = msg.Available;
         m.EjectedUntil = msg.EjectedUntil;
         Publish();

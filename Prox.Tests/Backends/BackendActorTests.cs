@@ -23,6 +23,8 @@ public class BackendActorTests : TestKit
         var live = new BackendLive("r", new BackendConfig("b1", new Uri("http://127.0.0.1:1"), 2, null));
         var parent = CreateTestProbe();
         var actor = parent.ChildActorOf(BackendActor.Props(live, Passive));
+        // every start (and restart) announces the backend as available
+        parent.ExpectMsg<BackendAvailabilityChanged>(m => m.Available && m.BackendId == "b1");
         return (actor, parent, live);
     }
 

@@ -69,6 +69,22 @@ public class RouteActorTests : TestKit
     }
 
     [Fact]
+    public void BackendActorRestarted_WhileEjected_RouteTakesItBack()
+    {
+        var (_, parent, slot) = Start(Route("a:1", "b:2"));
+        var b = slot.Current!.Eligible[1];
+        b.Actor.Tell(new RequestOutcome(OutcomeKind.ConnectFailure, 0, TimeSpan.Zero));
+        parent.ExpectMsg<RouteSnapshotPublished>(p => p.Version == 2);
+        Assert.Single(slot.Current!.Eligible);
+
+        // a crash restarts the actor with fresh state; the route must not keep it out of rotation forever
+        EventFilter.Exception<Prox.Actors.Supervision.InjectedFaultException>().ExpectOne(() =>
+            b.Actor.Tell(new Prox.Actors.Supervision.InjectFault("test")));
+        parent.ExpectMsg<RouteSnapshotPublished>(p => p.Version == 3);
+        Assert.Equal(2, slot.Current!.Eligible.Length);
+    }
+
+    [Fact]
     public void AllEjected_SnapshotEmpty_SelectorReturnsMinusOne()
     {
         var (_, parent, slot) = Start(Route("a:1", "b:2"));
