@@ -72,13 +72,9 @@ public sealed class RouteActor : ReceiveActor
         var eligible = _members.Count(m => m.Available);
         var version = _version;
         var cfg = _cfg;
-        var asks = _members.Select(m => m.Entry.Actor.Ask<BackendStatus>(GetBackendStatus.Instance, StatusTimeout)).ToArray();
-        Task.WhenAll(asks).ContinueWith(t => t.IsCompletedSuccessfully
-                ? new RouteStatus(cfg.Id, cfg.LoadBalancing.Name(), cfg.Match.PathPrefix, cfg.Match.Hosts.IsDefault ? [] : cfg.Match.Hosts,
-                    eligible, version, t.Result.ToImmutableArray())
-                : (object)new Status.Failure(t.Exception ?? new Exception("backend status unavailable")),
-                TaskContinuationOptions.ExecuteSynchronously)
-            .PipeTo(Sender);
+        Gather.AskAll<BackendStatus>(_members.Select(m => m.Entry.Actor), GetBackendStatus.Instance, StatusTimeout, Sender,
+            backends => new RouteStatus(cfg.Id, cfg.LoadBalancing.Name(), cfg.Match.PathPrefix,
+                cfg.Match.Hosts.IsDefault ? [] : cfg.Match.Hosts, eligible, version, [.. backends]));
     }
 
     /// <summary>Actor names allow a limited alphabet; backend ids are host:port or user text.</summary>

@@ -52,13 +52,7 @@ public sealed class RouteManager : ReceiveActor
         }
     }
 
-    private void ReplyStatus()
-    {
-        var asks = _cfg.Routes.Select(r => _routes[r.Id].Ask<RouteStatus>(GetRouteStatus.Instance, StatusTimeout)).ToArray();
-        Task.WhenAll(asks).ContinueWith(t => t.IsCompletedSuccessfully
-                ? new ProxStatus(t.Result.ToImmutableArray())
-                : (object)new Status.Failure(t.Exception ?? new Exception("route status unavailable")),
-                TaskContinuationOptions.ExecuteSynchronously)
-            .PipeTo(Sender);
-    }
+    private void ReplyStatus() =>
+        Gather.AskAll<RouteStatus>(_cfg.Routes.Select(r => _routes[r.Id]), GetRouteStatus.Instance, StatusTimeout, Sender,
+            routes => new ProxStatus([.. routes]));
 }
