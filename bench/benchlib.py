@@ -127,10 +127,12 @@ def summarize(raw_path, out_path):
     lines = []
     lines.append(f"Medians of {len(reps)} repeat(s). CPU and RSS are of the proxy process(es) "
                  "(for `direct`: the backend nginx). CPU % is of one core over the run; well under 100 % "
-                 "means the proxy was not the bottleneck.")
+                 "means the proxy was not the bottleneck. core % = how busy the proxy's / the load side's CPU was "
+                 "(all processes, incl. softirq); proxy core % far above CPU % means other work shared the "
+                 "proxy's core (noisy run).")
     lines.append("")
-    lines.append("| target | body | conns | req/s | p50 ms | p99 ms | CPU µs/req | CPU % | RSS MiB | errors |")
-    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines.append("| target | body | conns | req/s | p50 ms | p99 ms | CPU µs/req | CPU % | proxy core % | load core % | RSS MiB | errors |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for b in bodies:
         for c in conns:
             for t in targets:
@@ -138,13 +140,15 @@ def summarize(raw_path, out_path):
                 if not rs:
                     continue
                 errs = sum(int(r["errors"] or 0) for r in rs)
-                lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                     LABEL.get(t, t), b, c,
                     _fmt(_med(_f(r["rps"]) for r in rs)),
                     _fmt(_med(_f(r["p50_ms"]) for r in rs), 3),
                     _fmt(_med(_f(r["p99_ms"]) for r in rs), 3),
                     _fmt(_med(_f(r["cpu_us_per_req"]) for r in rs), 1),
                     _fmt(_med(_f(r["cpu_pct"]) for r in rs), 0),
+                    _fmt(_med(_f(r.get("proxy_core_busy_pct")) for r in rs), 0),
+                    _fmt(_med(_f(r.get("load_core_busy_pct")) for r in rs), 0),
                     _fmt(_med(_f(r["rss_kb"]) / 1024 if _f(r["rss_kb"]) is not None else None for r in rs), 1),
                     errs))
 

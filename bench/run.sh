@@ -20,6 +20,7 @@
 #   PROX_ENV="K=V ..."    env for Prox
 #   YARP_ENV="K=V ..."    env for bare YARP (defaults to PROX_ENV so both run with the same GC settings;
 #                         set YARP_ENV="" explicitly to give YARP none)
+# PROX_DLL=path         bench this prox.dll instead of Prox.Hosting/bin/Release/net10.0/prox.dll
 # CPU pinning: LOAD_CPU=0 (wrk + backend nginx), PROXY_CPU=1 (proxy under test).
 set -euo pipefail
 
@@ -223,6 +224,13 @@ cpu_ticks() {   # utime+stime (clock ticks) summed over the given pids
     done
     echo "$total"
 }
+core_ticks() {   # "busy total" clock ticks of one CPU from /proc/stat
+    local -a f
+    read -r -a f < <(grep "^cpu$1 " /proc/stat)
+    local total=0 i
+    for i in 1 2 3 4 5 6 7 8; do total=$((total + f[i])); done
+    echo "$((total - f[4] - f[5])) $total"
+}
 rss_kb() {
     local total=0 pid v
     for pid in "$@"; do
@@ -327,7 +335,8 @@ EOF
 
 # ------------------------------------------------------------------ builds
 YARP_DLL="$HERE/BareYarp/bin/Release/net10.0/BareYarp.dll"
-PROX_DLL="$ROOT/Prox.Hosting/bin/Release/net10.0/prox.dll"
+PROX_DLL_GIVEN=${PROX_DLL:+1}
+PROX_DLL=${PROX_DLL:-$ROOT/Prox.Hosting/bin/Release/net10.0/prox.dll}   # override to bench another build
 declare -a ACTIVE=()
 SKIPPED=""
 skip() { log "SKIPPING $1: $2"; SKIPPED+="- $1: $2"$'\n'; }
@@ -339,7 +348,7 @@ if has_target yarp && [[ "$NO_BUILD" != 1 ]]; then
 fi
 PROX_OK=0
 if has_target prox; then
-    if [[ "$NO_BUILD" != 1 ]]; then
+    if [[ "$NO_BUILD" != 1 && -z "$PROX_DLL_GIVEN" ]]; then
         log "building Prox.Hosting (Release)"
         if dotnet build "$ROOT/Prox.Hosting/Prox.Hosting.csproj" -c Release -nologo -v q >"$RUN_DIR/logs/build-prox.log" 2>&1; then
             PROX_OK=1
@@ -424,6 +433,7 @@ gc_props() { [[ -f "$1" ]] && python3 -c 'import json,sys; p=json.load(open(sys.
     echo "targets: ${ACTIVE[*]}"
     echo "PROX_ENV: ${PROX_ENV:-(none)}"
     echo "YARP_ENV: ${YARP_ENV:-(none)}"
+    echo "prox dll: $PROX_DLL"
     echo "runtimeconfig GC (prox): $(gc_props "${PROX_DLL%.dll}.runtimeconfig.json")"
     echo "runtimeconfig GC (yarp): $(gc_props "${YARP_DLL%.dll}.runtimeconfig.json")"
     [[ -n "$SKIPPED" ]] && printf 'skipped:\n%s' "$SKIPPED"
@@ -467,14 +477,14 @@ done
 
 # ------------------------------------------------------------------ measure
 RAW="$RUN_DIR/raw.csv"
-echo "repeat,target,body,conns,rps,p50_ms,p99_ms,requests,errors,cpu_us_per_req,cpu_pct,rss_kb,backend_cpu_us_per_req,wall_s" >"$RAW"
+echo "repeat,target,body,conns,rps,p50_ms,p99_ms,requests,errors,cpu_us_per_req,cpu_pct,rss_kb,backend_cpu_us_per_req,wall_s,proxy_core_busy_pct,load_core_busy_pct" >"$RAW"
 declare -A DEAD=()
 now() { date +%s.%N; }
 
 measure() {
     local rep=$1 t=$2 b=$3 c=$4
     local url="http://127.0.0.1:${PORT[$t]}/$b" out="$RUN_DIR/wrk/$t-$b-c$c-r$rep.txt"
-    local p0 p1 k0 k1 t0 t1 parsed rss
+    local p0 p1 k0 k1 t0 t1 parsed rss pb0 pt0 lb0 lt0 pb1 pt1 lb1 lt1
     if ! kill -0 "${MAIN_PID[$t]:-${MAIN_PID[backend]}}" 2>/dev/null; then
         [[ -z "${DEAD[$t]:-}" ]] && log "$t is no longer running; skipping its remaining runs"
         DEAD[$t]=1; return 0
@@ -482,26 +492,36 @@ measure() {
     ((PREWARM > 0)) && { wrk_load "$url" "$c" "$PREWARM" >/dev/null 2>&1 || true; }
     # shellcheck disable=SC2086
     p0=$(cpu_ticks ${PIDS[$t]}); k0=$(cpu_ticks ${PIDS[backend]}); t0=$(now)
+    read -r pb0 pt0 < <(core_ticks "$PROXY_CPU"); read -r lb0 lt0 < <(core_ticks "$LOAD_CPU")
     wrk_load "$url" "$c" "$DURATION" --latency >"$out" 2>&1 || { log "wrk failed for $t $b c=$c (see $out)"; return 0; }
     # shellcheck disable=SC2086
     t1=$(now); p1=$(cpu_ticks ${PIDS[$t]}); k1=$(cpu_ticks ${PIDS[backend]}); rss=$(rss_kb ${PIDS[$t]})
+    read -r pb1 pt1 < <(core_ticks "$PROXY_CPU"); read -r lb1 lt1 < <(core_ticks "$LOAD_CPU")
     parsed=$(python3 "$LIB" parse-wrk "$out") || { log "could not parse $out"; return 0; }
     IFS=, read -r rps p50 p99 reqs errs <<<"$parsed"
     local row
-    row=$(python3 - "$rep" "$t" "$b" "$c" "$rps" "$p50" "$p99" "$reqs" "$errs" "$((p1 - p0))" "$((k1 - k0))" "$rss" "$t0" "$t1" "$CLK_TCK" <<'PY'
+    row=$(python3 - "$rep" "$t" "$b" "$c" "$rps" "$p50" "$p99" "$reqs" "$errs" "$((p1 - p0))" "$((k1 - k0))" "$rss" "$t0" "$t1" "$CLK_TCK" \
+        "$((pb1 - pb0))" "$((pt1 - pt0))" "$((lb1 - lb0))" "$((lt1 - lt0))" <<'PY'
 import sys
-rep, t, b, c, rps, p50, p99, reqs, errs, dp, dk, rss, t0, t1, hz = sys.argv[1:]
+rep, t, b, c, rps, p50, p99, reqs, errs, dp, dk, rss, t0, t1, hz, pb, pt, lb, lt = sys.argv[1:]
 reqs = int(reqs); hz = float(hz); wall = float(t1) - float(t0)
 cpu_us = int(dp) / hz * 1e6 / reqs if reqs else 0
 bk_us = int(dk) / hz * 1e6 / reqs if reqs else 0
 pct = int(dp) / hz / wall * 100 if wall > 0 else 0
-print(f"{rep},{t},{b},{c},{rps},{p50},{p99},{reqs},{errs},{cpu_us:.2f},{pct:.1f},{rss},{bk_us:.2f},{wall:.2f}")
+pcore = int(pb) * 100 / int(pt) if int(pt) else 0
+lcore = int(lb) * 100 / int(lt) if int(lt) else 0
+print(f"{rep},{t},{b},{c},{rps},{p50},{p99},{reqs},{errs},{cpu_us:.2f},{pct:.1f},{rss},{bk_us:.2f},{wall:.2f},{pcore:.1f},{lcore:.1f}")
 PY
 )
     echo "$row" >>"$RAW"
-    IFS=, read -r _ _ _ _ _ _ _ _ _ cpu pct _ <<<"$row"
-    printf 'bench: r%s %-8s %-4s c=%-3s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  %6.1f us/req  cpu %5.1f%%  rss %6d KiB%s\n' \
-        "$rep" "$t" "$b" "$c" "$rps" "$p50" "$p99" "$cpu" "$pct" "$rss" "$([[ "$errs" != 0 ]] && echo "  ERRORS=$errs")" >&2
+    local cpu pct pcore lcore note=""
+    IFS=, read -r _ _ _ _ _ _ _ _ _ cpu pct _ _ _ pcore lcore <<<"$row"
+    [[ "$errs" != 0 ]] && note+="  ERRORS=$errs"
+    # CPU time on the proxy's core that the proxy process did not use: softirq for its sockets, or
+    # somebody else's work. Much more than the usual few % means a noisy run.
+    [[ "$t" != direct ]] && (( ${pcore%.*} - ${pct%.*} > 20 )) && note+="  NOISY: proxy core ${pcore}% busy, proxy ${pct}%"
+    printf 'bench: r%s %-8s %-4s c=%-3s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  %6.1f us/req  cpu %5.1f%%  rss %6d KiB  cores %3.0f/%3.0f%%%s\n' \
+        "$rep" "$t" "$b" "$c" "$rps" "$p50" "$p99" "$cpu" "$pct" "$rss" "$pcore" "$lcore" "$note" >&3
 }
 
 for ((rep = 1; rep <= REPEATS; rep++)); do
