@@ -400,7 +400,7 @@ if has_target prox && [[ "$PROX_OK" == 1 ]]; then
     if ! wait_http prox "http://127.0.0.1:$PROX_ADMIN_PORT/healthz" 30; then
         skip prox "no 200 from http://127.0.0.1:$PROX_ADMIN_PORT/healthz within 30s (log: $RUN_DIR/logs/prox.log)"
         stop_pid "${MAIN_PID[prox]}"
-    elif ! check_bodies prox; then
+    elif ! { for _ in 1 2 3 4 5 6 7 8 9 10; do check_bodies prox 3>/dev/null && break; sleep 0.5; done; check_bodies prox; }; then
         skip prox "healthz ok but proxying http://127.0.0.1:${PORT[prox]}/ -> backend returns wrong bodies"
         stop_pid "${MAIN_PID[prox]}"
     else
