@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Helpers for bench/run.sh (stdlib only).
+
+  benchlib.py free-ports N [LO HI]     print N consecutive free 127.0.0.1 TCP ports (one line, space separated)
+  benchlib.py check-ports P...         exit 1 (with a message) if any port is already bound on 127.0.0.1
+  benchlib.py parse-wrk FILE           print "rps,p50_ms,p99_ms,requests,errors" from `wrk --latency` output
+  benchlib.py summarize RAW.csv OUT.md print the markdown summary (medians + ratios) and write it to OUT.md
+"""
+import csv
+import re
+import socket
+import statistics
+import sys
+
+
+# ---------------------------------------------------------------- ports
+
+def _port_free(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        # SO_REUSEADDR like nginx/HAProxy/Kestrel: leftover TIME_WAIT connections from an earlier
+        # run do not count as busy, a listener (or a plain bound socket) does.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen(1)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def free_ports(n, lo=20000, hi=32000):
+    # Below the default ephemeral range (32768+) so wrk's / the proxies' outgoing
+    # connections can never collide with the listeners.
+    base = lo
+    while base + n <= hi:
+        block = list(range(base, base + n))
+        busy = [p for p in block if not _port_free(p)]
+        if not busy:
+            return block
+        base = busy[-1] + 1
+    raise SystemExit(f"no block of {n} free ports in {lo}-{hi}")
+
+
+def check_ports(ports):
+    busy = [p for p in ports if not _port_free(p)]
+    if busy:
+        print("port(s) already in use on 127.0.0.1: " + " ".join(map(str, busy)), file=sys.stderr)
+        return 1
+    return 0
+
+
+# ---------------------------------------------------------------- wrk
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+
+
+def _to_ms(text):
+    m = re.fullmatch(r"([0-9.]+)(us|ms|s|m|h)", text.strip())
+    if not m:
+        raise ValueError(f"bad latency '{text}'")
+    return float(m.group(1)) * _UNIT_MS[m.group(2)]
+
+
+def parse_wrk(path):
+    out = open(path, encoding="utf-8", errors="replace").read()
+    rps = re.search(r"^Requests/sec:\s+([0-9.]+)", out, re.M)
+    reqs = re.search(r"^\s*(\d+) requests in ", out, re.M)
+    p50 = re.search(r"^\s+50(?:\.000)?%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99(?:\.000)?%\s+(\S+)", out, re.M)
+    if not (rps and reqs and p50 and p99):
+        raise SystemExit(f"cannot parse wrk output in {path}")
+    errors = 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        errors += sum(int(x) for x in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        errors += int(m.group(1))
+    print(f"{float(rps.group(1)):.2f},{_to_ms(p50.group(1)):.4f},{_to_ms(p99.group(1)):.4f},{reqs.group(1)},{errors}")
+    return 0
+
+
+# ---------------------------------------------------------------- summary
+
+TARGET_ORDER = ["direct", "nginx", "haproxy", "yarp", "prox"]
+LABEL = {"direct": "direct (no proxy)", "nginx": "nginx", "haproxy": "HAProxy", "yarp": "bare YARP", "prox": "Prox"}
+BODY_ORDER = ["100b", "4k"]
+
+
+def _f(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def _fmt(v, nd=0):
+    if v is None:
+        return "n/a"
+    return f"{v:,.{nd}f}"
+
+
+def summarize(raw_path, out_path):
+    rows = list(csv.DictReader(open(raw_path, newline="")))
+    if not rows:
+        raise SystemExit("no results")
+
+    def key_order(k, order):
+        return order.index(k) if k in order else len(order)
+
+    targets = sorted({r["target"] for r in rows}, key=lambda t: key_order(t, TARGET_ORDER))
+    bodies = sorted({r["body"] for r in rows}, key=lambda b: key_order(b, BODY_ORDER))
+    conns = sorted({int(r["conns"]) for r in rows})
+    reps = sorted({int(r["repeat"]) for r in rows})
+
+    by = {}
+    for r in rows:
+        by.setdefault((r["target"], r["body"], int(r["conns"])), []).append(r)
+
+    lines = []
+    lines.append(f"Medians of {len(reps)} repeat(s). CPU and RSS are of the proxy process(es) "
+                 "(for `direct`: the backend nginx). CPU % is of one core over the run; well under 100 % "
+                 "means the proxy was not the bottleneck. core % = how busy the proxy's / the load side's CPU was "
+                 "(all processes, incl. softirq); proxy core % far above CPU % means other work shared the "
+                 "proxy's core (noisy run).")
+    lines.append("")
+    lines.append("| target | body | conns | req/s | p50 ms | p99 ms | CPU µs/req | CPU % | proxy core % | load core % | RSS MiB | errors |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for b in bodies:
+        for c in conns:
+            for t in targets:
+                rs = by.get((t, b, c))
+                if not rs:
+                    continue
+                errs = sum(int(r["errors"] or 0) for r in rs)
+                lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                    LABEL.get(t, t), b, c,
+                    _fmt(_med(_f(r["rps"]) for r in rs)),
+                    _fmt(_med(_f(r["p50_ms"]) for r in rs), 3),
+                    _fmt(_med(_f(r["p99_ms"]) for r in rs), 3),
+                    _fmt(_med(_f(r["cpu_us_per_req"]) for r in rs), 1),
+                    _fmt(_med(_f(r["cpu_pct"]) for r in rs), 0),
+                    _fmt(_med(_f(r.get("proxy_core_busy_pct")) for r in rs), 0),
+                    _fmt(_med(_f(r.get("load_core_busy_pct")) for r in rs), 0),
+                    _fmt(_med(_f(r["rss_kb"]) / 1024 if _f(r["rss_kb"]) is not None else None for r in rs), 1),
+                    errs))
+
+    # Ratios: computed within each repeat (same body/conns), then the median across repeats.
+    ratio_defs = [
+        ("Prox/YARP req/s", "prox", "yarp", "rps"),
+        ("Prox/YARP p99", "prox", "yarp", "p99_ms"),
+        ("Prox/nginx req/s", "prox", "nginx", "rps"),
+        ("YARP/nginx req/s", "yarp", "nginx", "rps"),
+        ("HAProxy/nginx req/s", "haproxy", "nginx", "rps"),
+    ]
+    idx = {(r["target"], r["body"], int(r["conns"]), int(r["repeat"])): r for r in rows}
+    lines.append("")
+    lines.append("Ratios (taken within each repeat, then medianed). req/s: higher is better for the "
+                 "numerator; p99: lower is better for the numerator.")
+    lines.append("")
+    lines.append("| body | conns | " + " | ".join(d[0] for d in ratio_defs) + " |")
+    lines.append("|---|---:|" + "---:|" * len(ratio_defs))
+    for b in bodies:
+        for c in conns:
+            cells = []
+            for _, num, den, col in ratio_defs:
+                vals = []
+                for rep in reps:
+                    a, d = idx.get((num, b, c, rep)), idx.get((den, b, c, rep))
+                    if a and d and _f(a[col]) is not None and _f(d[col]):
+                        vals.append(_f(a[col]) / _f(d[col]))
+                cells.append(_fmt(_med(vals), 3))
+            lines.append(f"| {b} | {c} | " + " | ".join(cells) + " |")
+
+    text = "\n".join(lines) + "\n"
+    with open(out_path, "w") as fh:
+        fh.write(text)
+    sys.stdout.write(text)
+    return 0
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd = argv[1]
+    if cmd == "free-ports":
+        n = int(argv[2])
+        lo = int(argv[3]) if len(argv) > 3 else 20000
+        hi = int(argv[4]) if len(argv) > 4 else 32000
+        print(" ".join(map(str, free_ports(n, lo, hi))))
+        return 0
+    if cmd == "check-ports":
+        return check_ports([int(p) for p in argv[2:]])
+    if cmd == "parse-wrk":
+        return parse_wrk(argv[2])
+    if cmd == "summarize":
+        return summarize(argv[2], argv[3])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

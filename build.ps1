@@ -1,0 +1,52 @@
+#!/usr/bin/env pwsh
+# Prox build entry point.
+#
+#   dotnet tool restore            # once: installs the local pwsh from .config/dotnet-tools.json
+#   dotnet pwsh build.ps1 [verb] [args...]
+#
+# Verbs:
+#   build  (default)  dotnet build Prox.Akka.sln -c Release
+#   test              dotnet test Prox.Akka.sln
+#   run    [args...]  dotnet run --project Prox.Hosting -c Release -- run [args...]
+#   bench  [args...]  bash bench/run.sh [args...]   (env such as QUICK=1, WARMUP, DURATION is passed through)
+#
+# Exits non-zero when the underlying command fails.
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+$verb = if ($args.Count -ge 1) { [string]$args[0] } else { 'build' }
+$rest = if ($args.Count -ge 2) { @($args[1..($args.Count - 1)]) } else { @() }
+
+$root = $PSScriptRoot
+Push-Location $root
+try {
+    function Invoke-Step {
+        param([string]$Exe, [string[]]$Arguments)
+        Write-Host "> $Exe $($Arguments -join ' ')" -ForegroundColor Cyan
+        & $Exe @Arguments
+        if ($LASTEXITCODE -ne 0) {
+            Write-Host "build.ps1: '$Exe' exited with code $LASTEXITCODE" -ForegroundColor Red
+            exit $LASTEXITCODE
+        }
+    }
+
+    switch ($verb) {
+        'build' { Invoke-Step 'dotnet' (@('build', 'Prox.Akka.sln', '-c', 'Release') + $rest) }
+        'test'  { Invoke-Step 'dotnet' (@('test', 'Prox.Akka.sln') + $rest) }
+        'run'   { Invoke-Step 'dotnet' (@('run', '--project', 'Prox.Hosting', '-c', 'Release', '--', 'run') + $rest) }
+        'bench' { Invoke-Step 'bash' (@((Join-Path $root 'bench/run.sh')) + $rest) }
+        { $_ -in @('help', '-h', '--help', '-?') } {
+            Write-Host 'usage: dotnet pwsh build.ps1 [build|test|run|bench] [args...]'
+            exit 0
+        }
+        default {
+            Write-Host "build.ps1: unknown verb '$verb' (expected build, test, run or bench)" -ForegroundColor Red
+            exit 2
+        }
+    }
+}
+finally {
+    Pop-Location
+}
+exit 0
