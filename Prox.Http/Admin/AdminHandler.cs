@@ -62,11 +62,22 @@ public sealed class AdminHandler(ProxRuntime rt)
         }
 
         var now = DateTimeOffset.UtcNow;
+        var gc = GC.GetGCMemoryInfo();
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
         await WriteJsonAsync(ctx, new
         {
             version = Version,
             startedAt = rt.Store.StartedAt,
             uptimeSeconds = Math.Round((now - rt.Store.StartedAt).TotalSeconds, 1),
+            process = new
+            {
+                rssBytes = self.WorkingSet64,
+                gcHeapBytes = gc.HeapSizeBytes,
+                gcCommittedBytes = gc.TotalCommittedBytes,
+                gcCollections = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) },
+                gcServer = System.Runtime.GCSettings.IsServerGC,
+                threads = self.Threads.Count,
+            },
             routes = status.Routes.Select(r => new
             {
                 name = r.Name,

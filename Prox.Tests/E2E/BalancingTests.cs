@@ -102,6 +102,8 @@ public class BalancingTests
 
         Assert.False(string.IsNullOrEmpty(status.GetProperty("version").GetString()));
         Assert.True(status.GetProperty("uptimeSeconds").GetDouble() >= 0);
+        Assert.True(status.GetProperty("process").GetProperty("rssBytes").GetInt64() > 0);
+        Assert.Equal(1, route.GetProperty("eligible").GetInt32());
         Assert.Equal("api", route.GetProperty("name").GetString());
         Assert.Equal("least-connections", route.GetProperty("policy").GetString());
         Assert.Equal(a.Url.ToString(), backend.GetProperty("url").GetString());
