@@ -79,4 +79,4 @@ public sealed class RouteTable
 
 /// <param name="Prefix">The matched path prefix, normalised (no trailing slash unless "/").</param>
 /// <param name="ByHost">True when an explicit host pattern matched (not a host-less catch-all).</param>
-public sealed record RouteMatchResult(RouteSlot Slot, string Prefix, bool ByHost);
+public readonly record struct RouteMatchResult(RouteSlot Slot, string Prefix, bool ByHost);

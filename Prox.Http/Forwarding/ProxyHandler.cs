@@ -58,8 +58,8 @@ public sealed class ProxyHandler
         }
 
         var host = req.Host.Host;
-        var match = _rt.Store.Table.Match(host, req.Path.Value ?? "/");
-        if (match is null || (IsAbsoluteForm(ctx) && !match.ByHost))
+        var found = _rt.Store.Table.Match(host, req.Path.Value ?? "/");
+        if (found is not { } match || (IsAbsoluteForm(ctx) && !match.ByHost))
         {
             await Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "No route",
                 "No route matches this host and path.", requestId);

@@ -27,20 +27,20 @@ public class RouteTableTests
     public void Match_LongestPrefixWins()
     {
         var t = Table(("root", "/", []), ("api", "/api", []), ("v2", "/api/v2", []));
-        Assert.Equal("v2", t.Match("x", "/api/v2/items")!.Slot.RouteId);
-        Assert.Equal("api", t.Match("x", "/api/v1")!.Slot.RouteId);
-        Assert.Equal("root", t.Match("x", "/other")!.Slot.RouteId);
+        Assert.Equal("v2", t.Match("x", "/api/v2/items")!.Value.Slot.RouteId);
+        Assert.Equal("api", t.Match("x", "/api/v1")!.Value.Slot.RouteId);
+        Assert.Equal("root", t.Match("x", "/other")!.Value.Slot.RouteId);
     }
 
     [Fact]
     public void Match_ExactHostBeatsWildcardBeatsAny()
     {
         var t = Table(("any", "/", []), ("wild", "/", ["*.example.com"]), ("exact", "/", ["api.example.com"]));
-        Assert.Equal("exact", t.Match("API.example.com", "/")!.Slot.RouteId);
-        Assert.Equal("wild", t.Match("www.example.com", "/")!.Slot.RouteId);
-        Assert.Equal("any", t.Match("example.com", "/")!.Slot.RouteId);
-        Assert.True(t.Match("api.example.com", "/")!.ByHost);
-        Assert.False(t.Match("other.org", "/")!.ByHost);
+        Assert.Equal("exact", t.Match("API.example.com", "/")!.Value.Slot.RouteId);
+        Assert.Equal("wild", t.Match("www.example.com", "/")!.Value.Slot.RouteId);
+        Assert.Equal("any", t.Match("example.com", "/")!.Value.Slot.RouteId);
+        Assert.True(t.Match("api.example.com", "/")!.Value.ByHost);
+        Assert.False(t.Match("other.org", "/")!.Value.ByHost);
     }
 
     [Fact]
