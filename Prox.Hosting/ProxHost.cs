@@ -56,7 +56,7 @@ public sealed class ProxHost : IAsyncDisposable
         var logger = new LoggerConfiguration()
             .MinimumLevel.Is(minimumLevel)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
+            .MinimumLevel.Override("Yarp", LogEventLevel.Error) // per-attempt failures are reported by the backend actors, not logged per request
             .Enrich.FromLogContext()
             .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}")
             .CreateLogger();
