@@ -157,7 +157,8 @@ public sealed class ProxyHandler
             ctx.Response.Clear();
             var delay = RetryBackoff.NextDelay(attempt + 1, retries.Backoff, retries.MaxBackoff, Random.Shared.NextDouble());
             var left = budget - Stopwatch.GetElapsedTime(started);
-            if (delay > TimeSpan.Zero)
+            // a spent budget skips the wait; the next turn of the loop answers 504
+            if (delay > TimeSpan.Zero && left > TimeSpan.Zero)
             {
                 try
                 {

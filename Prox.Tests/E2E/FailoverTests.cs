@@ -141,6 +141,33 @@ public class FailoverTests
     }
 
     [Fact]
+    public async Task BudgetSpentBeforeBackoff_504NotAnError()
+    {
+        // the first try uses up the whole request budget; the retry's backoff must not wait a negative time
+        await using var slow = await TestBackend.StartAsync("slow", async ctx =>
+        {
+            await Task.Delay(400);
+            ctx.Response.StatusCode = 503;
+        });
+        await using var other = await TestBackend.StartAsync("other");
+        await using var prox = await ProxUnderTest.StartAsync($$"""
+            routes.r {
+              backends = [ { id = slow, url = "{{slow.Url}}" }, { id = other, url = "{{other.Url}}" } ]
+              load-balancing = round-robin
+              timeouts.request = 300ms
+              retries { attempts = 1, backoff = 200ms, max-backoff = 200ms }
+              passive.failures-to-eject = 1000
+            }
+            """);
+
+        using var first = await prox.Client.GetAsync("/");  // round-robin starts at "slow"
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, first.StatusCode);
+        Assert.Equal("application/problem+json", first.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(0, other.Hits);
+    }
+
+    [Fact]
     public async Task Retry_On503_GetGoesToAnotherBackend_PostIsNotRetried()
     {
         await using var bad = await TestBackend.StartAsync("bad", ctx =>
