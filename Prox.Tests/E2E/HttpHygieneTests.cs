@@ -252,4 +252,27 @@ public class HttpHygieneTests
         Assert.Equal("application/problem+json", big.Content.Headers.ContentType?.MediaType);
         Assert.Equal(1, a.Hits);
     }
+
+    [Fact]
+    public async Task ChunkedBodyOverLimit_413_NotA5xx()
+    {
+        await using var a = await TestBackend.StartAsync("a", async ctx =>
+        {
+            await ctx.Request.Body.CopyToAsync(Stream.Null);
+            await ctx.Response.WriteAsync("ok");
+        });
+        await using var prox = await ProxUnderTest.StartAsync($$"""
+            limits.max-request-body = 1KB
+            routes.r { backends = [ { url = "{{a.Url}}" } ] }
+            """);
+
+        // no Content-Length: the limit can only be enforced while the body streams through
+        var content = new StreamContent(new MemoryStream(new byte[64 * 1024]));
+        var req = new HttpRequestMessage(HttpMethod.Post, "/") { Content = content };
+        req.Headers.TransferEncodingChunked = true;
+        using var resp = await prox.Client.SendAsync(req);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, resp.StatusCode);
+        Assert.Equal("application/problem+json", resp.Content.Headers.ContentType?.MediaType);
+    }
 }
