@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Prox.Actors.Config;
+using Prox.Actors.Events;
 using Prox.Actors.Routing;
 
 namespace Prox.Actors;
@@ -8,12 +9,14 @@ namespace Prox.Actors;
 public sealed class ProxSupervisor : ReceiveActor
 {
     private IActorRef _routes = ActorRefs.Nobody;
+    private IActorRef _events = ActorRefs.Nobody;
 
     public ProxSupervisor(ProxConfig cfg, ProxSnapshotStore store)
     {
         Cfg = cfg;
         Store = store;
         Receive<GetProxStatus>(msg => _routes.Forward(msg));
+        Receive<GetEvents>(msg => _events.Forward(msg));
     }
 
     private ProxConfig Cfg { get; }
@@ -22,5 +25,10 @@ public sealed class ProxSupervisor : ReceiveActor
     public static Props Props(ProxConfig cfg, ProxSnapshotStore store) =>
         Akka.Actor.Props.Create(() => new ProxSupervisor(cfg, store));
 
-    protected override void PreStart() => _routes = Context.ActorOf(RouteManager.Props(Cfg, Store), "routes");
+    protected override void PreStart()
+    {
+        // the event log first, so it hears the routes' first events
+        _events = Context.ActorOf(EventLog.Props(), "events");
+        _routes = Context.ActorOf(RouteManager.Props(Cfg, Store), "routes");
+    }
 }

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Prox.Actors.Config;
+using Prox.Actors.Events;
 
 namespace Prox.Actors.Backends;
 
@@ -85,6 +86,8 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
                 _live.Id, _live.RouteId, until, _state.ConsecutiveFailures, o.Kind);
             Timers.StartSingleTimer("return", ReturnFromEjection.Instance, until - Now);
             Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, false, until));
+            Raise(ProxEventKinds.BackendEjected,
+                $"{_state.ConsecutiveFailures} consecutive failures (last: {o.Kind}); ejected until {until:O} (ejection {_state.Ejections})");
         }
     }
 
@@ -96,6 +99,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         {
             _log.Info("Returned {BackendId} in {RouteId} to rotation on probation", _live.Id, _live.RouteId);
             Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, true, null));
+            Raise(ProxEventKinds.BackendReturned, "ejection time over; back in rotation on probation");
         }
         else if (_state.EjectedUntil is { } until)
         {
@@ -103,6 +107,15 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
             Timers.StartSingleTimer("return", ReturnFromEjection.Instance, until - Now);
         }
     }
+
+    protected override void PostRestart(Exception reason)
+    {
+        base.PostRestart(reason); // runs PreStart: timers, and the availability announcement
+        Raise(ProxEventKinds.ActorRestarted, $"backend actor restarted after {reason.GetType().Name}: {reason.Message}");
+    }
+
+    private void Raise(string kind, string detail) =>
+        Context.System.EventStream.Publish(ProxEvent.Create(Now, kind, _live.RouteId, _live.Id, detail));
 
     private BackendStatus Status() => new(
         _live.Id,

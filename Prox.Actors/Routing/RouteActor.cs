@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using Prox.Actors.Backends;
 using Prox.Actors.Config;
+using Prox.Actors.Events;
 using Prox.Actors.Selection;
 
 namespace Prox.Actors.Routing;
@@ -28,6 +29,7 @@ public sealed class RouteActor : ReceiveActor
         _slot = slot;
         Receive<BackendAvailabilityChanged>(OnAvailabilityChanged);
         Receive<GetRouteStatus>(_ => ReplyStatus());
+        Receive<Supervision.InjectFault>(f => throw new Supervision.InjectedFaultException(f.Reason));
     }
 
     public static Props Props(RouteConfig cfg, RouteSlot slot) =>
@@ -48,13 +50,30 @@ public sealed class RouteActor : ReceiveActor
     {
         var m = _members.Find(x => x.Entry.Id == msg.BackendId);
         if (m is null || (m.Available == msg.Available && m.EjectedUntil == msg.EjectedUntil)) return;
+        var before = _members.Count(x => x.Available);
         m.Available = msg.Available;
         m.EjectedUntil = msg.EjectedUntil;
         Publish();
         var eligible = _members.Count(x => x.Available);
-        if (eligible == 0)
+        if (eligible == 0 && before > 0)
+        {
             _log.Warning("Route {RouteId} has no available backend", _cfg.Id);
+            Raise(ProxEventKinds.PoolDown, $"no eligible backend among {_members.Count}; requests get 503");
+        }
+        else if (eligible > 0 && before == 0)
+        {
+            Raise(ProxEventKinds.PoolUp, $"{eligible} of {_members.Count} backends eligible again");
+        }
     }
+
+    protected override void PostRestart(Exception reason)
+    {
+        base.PostRestart(reason);
+        Raise(ProxEventKinds.ActorRestarted, $"route actor restarted after {reason.GetType().Name}: {reason.Message}");
+    }
+
+    private void Raise(string kind, string detail) =>
+        Context.System.EventStream.Publish(ProxEvent.Create(Context.System.Scheduler.Now, kind, _cfg.Id, null, detail));
 
     private void Publish()
     {

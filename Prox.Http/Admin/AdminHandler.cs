@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Akka.Actor;
 using Microsoft.AspNetCore.Http;
+using Prox.Actors.Events;
 using Prox.Actors.Routing;
 using Prox.Http.Errors;
 
@@ -12,6 +13,9 @@ namespace Prox.Http.Admin;
 public sealed class AdminHandler(ProxRuntime rt)
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many of the newest events <c>/status</c> shows.</summary>
+    public const int StatusEvents = 200;
 
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -35,14 +39,17 @@ public sealed class AdminHandler(ProxRuntime rt)
             case "/status" when isRead:
                 await StatusAsync(ctx);
                 return;
-            case "/healthz" or "/status":
+            case "/admin/events" when isRead:
+                await EventsAsync(ctx);
+                return;
+            case "/healthz" or "/status" or "/admin/events":
                 ctx.Response.Headers.Allow = "GET, HEAD";
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
                     $"{path} supports GET and HEAD.");
                 return;
             default:
                 await Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "Not found",
-                    "Unknown admin endpoint. Try /status or /healthz.");
+                    "Unknown admin endpoint. Try /status, /healthz or /admin/events.");
                 return;
         }
     }
@@ -50,9 +57,11 @@ public sealed class AdminHandler(ProxRuntime rt)
     private async Task StatusAsync(HttpContext ctx)
     {
         ProxStatus status;
+        EventsPage events;
         try
         {
             status = await rt.Supervisor.Ask<ProxStatus>(GetProxStatus.Instance, AskTimeout, ctx.RequestAborted);
+            events = await rt.Supervisor.Ask<EventsPage>(new GetEvents(null, StatusEvents), AskTimeout, ctx.RequestAborted);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
         {
@@ -87,6 +96,39 @@ public sealed class AdminHandler(ProxRuntime rt)
                 snapshotVersion = r.SnapshotVersion,
                 backends = r.Backends,
             }),
+            events = events.Events,
+        });
+    }
+
+    private async Task EventsAsync(HttpContext ctx)
+    {
+        var q = ctx.Request.Query;
+        var since = q["since"].ToString();
+        var limitText = q["limit"].ToString();
+        var limit = 100;
+        if (limitText.Length > 0 && (!int.TryParse(limitText, out limit) || limit is < 1 or > 1000))
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status400BadRequest, "Bad limit",
+                "limit must be an integer from 1 to 1000.");
+            return;
+        }
+        EventsPage page;
+        try
+        {
+            page = await rt.Supervisor.Ask<EventsPage>(new GetEvents(since.Length == 0 ? null : since, limit),
+                AskTimeout, ctx.RequestAborted);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "Events unavailable",
+                "The actor system did not answer in time.", retryAfterSeconds: 1);
+            return;
+        }
+        await WriteJsonAsync(ctx, new
+        {
+            events = page.Events,
+            next = page.Events.IsEmpty ? (since.Length == 0 ? null : since) : page.Events[^1].Id,
+            more = page.More,
         });
     }
 

@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Event;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Prox.Actors.Backends;
 using Prox.Actors.Config;
+using Prox.Actors.Events;
 using Prox.Actors.Routing;
 using Xunit;
 
@@ -96,6 +98,61 @@ public class RouteActorTests : TestKit
         Assert.Empty(snap.Eligible);
         Assert.Equal(-1, snap.Selector.Pick(snap.Eligible, default));
         Assert.NotNull(snap.NextReturn);
+    }
+
+    [Fact]
+    public void Events_EjectionPoolDownReturnPoolUp_InOrder()
+    {
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe<ProxEvent>(events);
+        var (_, parent, slot) = Start(Route("a:1"));
+        var a = slot.Current!.Eligible[0];
+
+        a.Actor.Tell(new RequestOutcome(OutcomeKind.ConnectFailure, 0, TimeSpan.Zero));
+        var ejected = events.ExpectMsg<ProxEvent>();
+        Assert.Equal((ProxEventKinds.BackendEjected, "api", "a:1"), (ejected.Kind, ejected.Route, ejected.Backend));
+        var down = events.ExpectMsg<ProxEvent>();
+        Assert.Equal((ProxEventKinds.PoolDown, "api", (string?)null), (down.Kind, down.Route, down.Backend));
+
+        Scheduler.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(ProxEventKinds.BackendReturned, events.ExpectMsg<ProxEvent>().Kind);
+        Assert.Equal(ProxEventKinds.PoolUp, events.ExpectMsg<ProxEvent>().Kind);
+        events.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void CrashedActors_EmitActorRestarted()
+    {
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe<ProxEvent>(events);
+        var (_, _, slot) = Start(Route("a:1", "b:2"));
+
+        EventFilter.Exception<Prox.Actors.Supervision.InjectedFaultException>().ExpectOne(() =>
+            slot.Current!.Eligible[0].Actor.Tell(new Prox.Actors.Supervision.InjectFault("drill")));
+        var backendRestart = events.ExpectMsg<ProxEvent>(e => e.Kind == ProxEventKinds.ActorRestarted);
+        Assert.Equal("a:1", backendRestart.Backend);
+        Assert.Contains("drill", backendRestart.Detail);
+
+    }
+
+    [Fact]
+    public void CrashedRouteActor_Restarts_EmitsEvent_AndRepublishes()
+    {
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe<ProxEvent>(events);
+        var slot = new RouteSlot("api");
+        var route = Sys.ActorOf(RouteActor.Props(Route("a:1", "b:2"), slot)); // default (restarting) supervision
+        AwaitCondition(() => slot.Current is not null);
+        var before = slot.Current!;
+
+        EventFilter.Exception<Prox.Actors.Supervision.InjectedFaultException>().ExpectOne(() =>
+            route.Tell(new Prox.Actors.Supervision.InjectFault("drill")));
+
+        var restarted = events.ExpectMsg<ProxEvent>(e => e.Kind == ProxEventKinds.ActorRestarted);
+        Assert.Equal(("api", (string?)null), (restarted.Route, restarted.Backend));
+        // the restarted route republishes a full snapshot, so requests keep being served
+        AwaitAssert(() => Assert.NotSame(before, slot.Current));
+        Assert.Equal(2, slot.Current!.Eligible.Length);
     }
 
     [Fact]

@@ -1,0 +1,38 @@
+using System.Globalization;
+
+namespace Prox.Actors.Events;
+
+/// <summary>
+/// One thing that happened to Prox, in the one vocabulary every consumer shares (ARCHITECTURE
+/// principle 4). Published on the Akka event stream; the event log, logs and (later) webhooks
+/// subscribe. Nobody calls a consumer directly.
+/// </summary>
+/// <param name="Id">Unique and ordered by time (hex milliseconds, then random), so <c>since=ID</c> paging
+/// and webhook idempotency keys can use it.</param>
+/// <param name="Kind">One of <see cref="ProxEventKinds"/>.</param>
+public sealed record ProxEvent(string Id, DateTimeOffset Timestamp, string Kind, string? Route, string? Backend, string Detail)
+{
+    public static ProxEvent Create(DateTimeOffset now, string kind, string? route, string? backend, string detail) =>
+        new(NewId(now), now, kind, route, backend, detail);
+
+    private static string NewId(DateTimeOffset now) =>
+        now.ToUnixTimeMilliseconds().ToString("x12", CultureInfo.InvariantCulture) + "-"
+        + Random.Shared.Next().ToString("x8", CultureInfo.InvariantCulture);
+}
+
+/// <summary>The event kinds. Webhook filters and <c>/status</c> use these exact strings.</summary>
+public static class ProxEventKinds
+{
+    /// <summary>Passive health: consecutive request failures took a backend out of rotation.</summary>
+    public const string BackendEjected = "backend-ejected";
+    /// <summary>Passive health: an ejected backend's time is up; it is back, on probation.</summary>
+    public const string BackendReturned = "backend-returned";
+    /// <summary>A route has no eligible backend left: requests get 503.</summary>
+    public const string PoolDown = "pool-down";
+    /// <summary>A route that had no eligible backend has one again.</summary>
+    public const string PoolUp = "pool-up";
+    /// <summary>An actor crashed and its supervisor restarted it.</summary>
+    public const string ActorRestarted = "actor-restarted";
+
+    public static readonly IReadOnlyList<string> All = [BackendEjected, BackendReturned, PoolDown, PoolUp, ActorRestarted];
+}
