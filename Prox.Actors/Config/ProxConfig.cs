@@ -49,7 +49,11 @@ public sealed record RouteConfig(
     RetryConfig Retries,
     PassiveConfig Passive,
     bool BackendHeader,
-    bool PreserveHost);
+    bool PreserveHost)
+{
+    /// <summary>Active health checks for the route's backends; null = none (passive ejection only).</summary>
+    public Health.HealthConfig? Health { get; init; }
+}
 
 /// <param name="PathPrefix">Matched on whole path segments: <c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>. Starts with <c>/</c>; the parser drops trailing slashes (except for <c>/</c> itself).</param>
 /// <param name="Hosts">Exact host names or <c>*.suffix</c> wildcards, lower-case, no port; empty = any host.</param>
@@ -70,6 +74,9 @@ public enum LoadBalancingPolicy
 /// <param name="Timeout">Per-attempt timeout for this backend, overriding the route's request timeout.</param>
 public sealed record BackendConfig(string Id, Uri Url, int Weight, TimeSpan? Timeout)
 {
+    /// <summary>This backend's own health-check settings, already merged over the route's; null = the route's.</summary>
+    public Health.HealthConfig? Health { get; init; }
+
     /// <summary>Weight when the config gives none.</summary>
     public const int DefaultWeight = 1;
 
