@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Prox.Actors.Config;
 using Prox.Actors.Events;
+using Prox.Actors.Health;
 using Prox.Actors.Routing;
 
 namespace Prox.Actors;
@@ -11,24 +12,26 @@ public sealed class ProxSupervisor : ReceiveActor
     private IActorRef _routes = ActorRefs.Nobody;
     private IActorRef _events = ActorRefs.Nobody;
 
-    public ProxSupervisor(ProxConfig cfg, ProxSnapshotStore store)
+    public ProxSupervisor(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober)
     {
         Cfg = cfg;
         Store = store;
+        Prober = prober;
         Receive<GetProxStatus>(msg => _routes.Forward(msg));
         Receive<GetEvents>(msg => _events.Forward(msg));
     }
 
     private ProxConfig Cfg { get; }
     private ProxSnapshotStore Store { get; }
+    private IHealthProber? Prober { get; }
 
-    public static Props Props(ProxConfig cfg, ProxSnapshotStore store) =>
-        Akka.Actor.Props.Create(() => new ProxSupervisor(cfg, store));
+    public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null) =>
+        Akka.Actor.Props.Create(() => new ProxSupervisor(cfg, store, prober));
 
     protected override void PreStart()
     {
         // the event log first, so it hears the routes' first events
         _events = Context.ActorOf(EventLog.Props(), "events");
-        _routes = Context.ActorOf(RouteManager.Props(Cfg, Store), "routes");
+        _routes = Context.ActorOf(RouteManager.Props(Cfg, Store, Prober), "routes");
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Prox.Actors;
 using Prox.Actors.Config;
+using Prox.Actors.Health;
 using Prox.Actors.Routing;
 using Prox.Http;
 using Prox.Http.Admin;
@@ -73,6 +74,7 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton(Store);
         builder.Services.AddSingleton<ForwardingClients>();
+        builder.Services.AddSingleton<HttpHealthProber>();
         builder.Services.AddSingleton(sp => new ProxRuntime(Config, Store,
             () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>()));
         builder.Services.AddSingleton<ProxyHandler>();
@@ -94,7 +96,8 @@ public sealed class ProxHost : IAsyncDisposable
                 l.AddLoggerFactory();
             });
             ab.WithActors((system, registry) =>
-                registry.Register<ProxSupervisor>(system.ActorOf(ProxSupervisor.Props(Config, Store), "prox")));
+                registry.Register<ProxSupervisor>(system.ActorOf(
+                    ProxSupervisor.Props(Config, Store, sp.GetRequiredService<HttpHealthProber>()), "prox")));
         });
 
         var app = builder.Build();

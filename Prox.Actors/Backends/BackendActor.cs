@@ -2,13 +2,15 @@ using Akka.Actor;
 using Akka.Event;
 using Prox.Actors.Config;
 using Prox.Actors.Events;
+using Prox.Actors.Health;
 
 namespace Prox.Actors.Backends;
 
 /// <summary>
-/// Owns one backend's state: request and failure counters, latency statistics and passive ejection.
-/// Learns about traffic from <see cref="RequestOutcome"/> messages and tells its parent (the
-/// RouteActor) when the backend's availability changes.
+/// Owns one backend's state: request and failure counters, latency statistics, passive ejection
+/// and (when configured) active health checks. Learns about traffic from <see cref="RequestOutcome"/>
+/// messages, probes on its own timer, and tells its parent (the RouteActor) whenever the backend's
+/// availability changes: available = healthy by its checks and not ejected.
 /// </summary>
 public sealed class BackendActor : ReceiveActor, IWithTimers
 {
@@ -22,41 +24,70 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         public static readonly RotateLatencyWindow Instance = new();
     }
 
+    private sealed record ProbeNow
+    {
+        public static readonly ProbeNow Instance = new();
+    }
+
     /// <summary>Percentiles cover the current and the previous window of this length.</summary>
     public static readonly TimeSpan LatencyWindow = TimeSpan.FromSeconds(30);
 
     private readonly BackendLive _live;
     private readonly PassiveConfig _passive;
+    private readonly HealthConfig? _healthCfg;
+    private readonly IHealthProber? _prober;
     private readonly LatencyStats _latency = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private PassiveState _state = PassiveState.Initial;
+    private HealthState? _health;
+    private ProbeResult? _lastProbe;
+    private bool _probing;
+    private bool? _announced;
     private long _requests;
     private long _failures;
 
-    public BackendActor(BackendLive live, PassiveConfig passive)
+    public BackendActor(BackendLive live, PassiveConfig passive, IHealthProber? prober)
     {
         _live = live;
         _passive = passive;
+        _prober = prober;
+        _healthCfg = prober is null ? null : live.Config.Health;
         Receive<RequestOutcome>(OnOutcome);
         Receive<ReturnFromEjection>(_ => OnReturn());
         Receive<RotateLatencyWindow>(_ => _latency.Rotate());
+        Receive<ProbeNow>(_ => StartProbe());
+        Receive<ProbeOutcome>(OnProbeOutcome);
         Receive<GetBackendStatus>(_ => Sender.Tell(Status()));
         Receive<Supervision.InjectFault>(f => throw new Supervision.InjectedFaultException(f.Reason));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(BackendLive live, PassiveConfig passive) =>
-        Akka.Actor.Props.Create(() => new BackendActor(live, passive));
+    /// <param name="prober">Runs active health checks when the backend's config has them; null = never probe.</param>
+    public static Props Props(BackendLive live, PassiveConfig passive, IHealthProber? prober = null) =>
+        Akka.Actor.Props.Create(() => new BackendActor(live, passive, prober));
 
     protected override void PreStart()
     {
         Timers.StartPeriodicTimer("rotate", RotateLatencyWindow.Instance, LatencyWindow);
-        // a restarted actor starts with fresh state: make sure the route does not keep it out of rotation
-        Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, true, null));
+        if (_healthCfg is not null)
+        {
+            _health = HealthState.Initial(_healthCfg);
+            Timers.StartSingleTimer("probe", ProbeNow.Instance, TimeSpan.FromMilliseconds(1));
+        }
+        // a (re)started actor starts with fresh state: make sure the route does not keep it out of rotation
+        Announce(force: true);
+    }
+
+    protected override void PostRestart(Exception reason)
+    {
+        base.PostRestart(reason); // runs PreStart: timers, probes, and the availability announcement
+        Raise(ProxEventKinds.ActorRestarted, $"backend actor restarted after {reason.GetType().Name}: {reason.Message}");
     }
 
     private DateTimeOffset Now => Context.System.Scheduler.Now;
+
+    private bool Available => (_health?.Healthy ?? true) && !_state.IsEjected;
 
     private void OnOutcome(RequestOutcome o)
     {
@@ -85,7 +116,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
             _log.Warning("Ejected {BackendId} in {RouteId} until {EjectedUntil} after {Failures} consecutive failures (last: {Outcome})",
                 _live.Id, _live.RouteId, until, _state.ConsecutiveFailures, o.Kind);
             Timers.StartSingleTimer("return", ReturnFromEjection.Instance, until - Now);
-            Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, false, until));
+            Announce();
             Raise(ProxEventKinds.BackendEjected,
                 $"{_state.ConsecutiveFailures} consecutive failures (last: {o.Kind}); ejected until {until:O} (ejection {_state.Ejections})");
         }
@@ -98,7 +129,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         if (before.IsEjected && !_state.IsEjected)
         {
             _log.Info("Returned {BackendId} in {RouteId} to rotation on probation", _live.Id, _live.RouteId);
-            Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, true, null));
+            Announce();
             Raise(ProxEventKinds.BackendReturned, "ejection time over; back in rotation on probation");
         }
         else if (_state.EjectedUntil is { } until)
@@ -108,10 +139,53 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         }
     }
 
-    protected override void PostRestart(Exception reason)
+    private void StartProbe()
     {
-        base.PostRestart(reason); // runs PreStart: timers, and the availability announcement
-        Raise(ProxEventKinds.ActorRestarted, $"backend actor restarted after {reason.GetType().Name}: {reason.Message}");
+        if (_probing || _healthCfg is null || _prober is null) return;
+        _probing = true;
+        // the prober never throws; its outcome comes back as a message, never touching fields from the task
+        _prober.ProbeAsync(_live.Config.Url, _healthCfg, Now).PipeTo(Self);
+    }
+
+    private void OnProbeOutcome(ProbeOutcome outcome)
+    {
+        _probing = false;
+        if (_health is null || _healthCfg is null) return;
+        var cfg = _healthCfg;
+        var r = outcome.Result;
+        var ok = HealthExpect.IsOk(r, outcome.BodyPrefix, cfg);
+        var wasUnstable = _health.Unstable;
+        (_health, var transition) = HealthPolicy.OnProbe(_health, r, ok, cfg);
+        _lastProbe = r;
+
+        var what = r.Error ?? $"status {r.Status}";
+        switch (transition)
+        {
+            case HealthTransition.BecameUnhealthy:
+                _log.Warning("Health checks failed for {BackendId} in {RouteId}: {Failed} in a row (last: {Last})",
+                    _live.Id, _live.RouteId, _health.ConsecutiveFailed, what);
+                Raise(ProxEventKinds.BackendDown, $"{_health.ConsecutiveFailed} failed health checks in a row (last: {what})");
+                break;
+            case HealthTransition.BecameHealthy:
+                _log.Info("Health checks pass again for {BackendId} in {RouteId}", _live.Id, _live.RouteId);
+                Raise(ProxEventKinds.BackendUp, $"{_health.ConsecutiveOk} passed health checks in a row");
+                break;
+        }
+        if (!wasUnstable && _health.Unstable)
+            Raise(ProxEventKinds.BackendUnstable,
+                $"changed state more than {cfg.FlapThreshold} times within {cfg.FlapWindow.TotalSeconds:0} s");
+
+        Announce();
+        Timers.StartSingleTimer("probe", ProbeNow.Instance, HealthPolicy.NextInterval(_health, cfg, Random.Shared.NextDouble()));
+    }
+
+    /// <summary>Tells the route when availability changed (or always, when forced).</summary>
+    private void Announce(bool force = false)
+    {
+        var available = Available;
+        if (!force && _announced == available) return;
+        _announced = available;
+        Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, available, available ? null : _state.EjectedUntil));
     }
 
     private void Raise(string kind, string detail) =>
@@ -121,8 +195,8 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         _live.Id,
         _live.Config.Url.ToString(),
         _live.Config.Weight,
-        Healthy: !_state.IsEjected,
-        State: _state.IsEjected ? "ejected" : "up",
+        Healthy: Available,
+        State: _health is { Healthy: false } ? "down" : _state.IsEjected ? "ejected" : "up",
         _state.EjectedUntil,
         _live.InFlight,
         _requests,
@@ -131,7 +205,20 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         _state.Ejections,
         new LatencySummary(
             Round(_latency.Percentile(0.50)), Round(_latency.Percentile(0.95)),
-            Round(_latency.Percentile(0.99)), Round(_latency.EwmaMs)));
+            Round(_latency.Percentile(0.99)), Round(_latency.EwmaMs)))
+    {
+        Health = _health is null ? null : HealthStatus(_health),
+    };
+
+    private BackendHealthStatus HealthStatus(HealthState h)
+    {
+        var lat = HealthPolicy.SummarizeLatency(h);
+        return new BackendHealthStatus(
+            h.Healthy, h.Unstable, h.ConsecutiveOk, h.ConsecutiveFailed,
+            Math.Round(HealthPolicy.UptimePercent(h), 2), h.History.Length,
+            _lastProbe is { } p ? new LastCheck(p.At, p.Status, Round(p.Latency.TotalMilliseconds), p.Error) : null,
+            new CheckLatency(Round(lat.P50Ms), Round(lat.P95Ms), Round(lat.MaxMs)));
+    }
 
     private static double Round(double ms) => Math.Round(ms, 3);
 }

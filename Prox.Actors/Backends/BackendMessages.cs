@@ -48,4 +48,23 @@ public sealed record BackendStatus(
     long Failures,
     int ConsecutiveFailures,
     int Ejections,
-    LatencySummary LatencyMs);
+    LatencySummary LatencyMs)
+{
+    /// <summary>Active health checks, when configured.</summary>
+    public BackendHealthStatus? Health { get; init; }
+}
+
+/// <summary>What <c>/status</c> shows of a backend's active health checks.</summary>
+public sealed record BackendHealthStatus(
+    bool Healthy,
+    bool Unstable,
+    int ConsecutiveOk,
+    int ConsecutiveFailed,
+    double UptimePercent,
+    int Checks,
+    LastCheck? LastCheck,
+    CheckLatency CheckLatencyMs);
+
+public sealed record LastCheck(DateTimeOffset At, int Status, double LatencyMs, string? Error);
+
+public sealed record CheckLatency(double P50, double P95, double Max);

@@ -23,6 +23,12 @@ public sealed record ProxEvent(string Id, DateTimeOffset Timestamp, string Kind,
 /// <summary>The event kinds. Webhook filters and <c>/status</c> use these exact strings.</summary>
 public static class ProxEventKinds
 {
+    /// <summary>Active health: the backend failed <c>unhealthy-after</c> checks in a row; it gets no traffic.</summary>
+    public const string BackendDown = "backend-down";
+    /// <summary>Active health: a down backend passed <c>healthy-after</c> checks in a row.</summary>
+    public const string BackendUp = "backend-up";
+    /// <summary>Active health: the backend changed state more than the flap threshold within the flap window.</summary>
+    public const string BackendUnstable = "backend-unstable";
     /// <summary>Passive health: consecutive request failures took a backend out of rotation.</summary>
     public const string BackendEjected = "backend-ejected";
     /// <summary>Passive health: an ejected backend's time is up; it is back, on probation.</summary>
@@ -34,5 +40,6 @@ public static class ProxEventKinds
     /// <summary>An actor crashed and its supervisor restarted it.</summary>
     public const string ActorRestarted = "actor-restarted";
 
-    public static readonly IReadOnlyList<string> All = [BackendEjected, BackendReturned, PoolDown, PoolUp, ActorRestarted];
+    public static readonly IReadOnlyList<string> All =
+        [BackendDown, BackendUp, BackendUnstable, BackendEjected, BackendReturned, PoolDown, PoolUp, ActorRestarted];
 }

@@ -5,6 +5,7 @@ using Akka.Event;
 using Prox.Actors.Backends;
 using Prox.Actors.Config;
 using Prox.Actors.Events;
+using Prox.Actors.Health;
 using Prox.Actors.Selection;
 
 namespace Prox.Actors.Routing;
@@ -19,28 +20,31 @@ public sealed class RouteActor : ReceiveActor
 
     private readonly RouteConfig _cfg;
     private readonly RouteSlot _slot;
+    private readonly IHealthProber? _prober;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<Member> _members = new();
     private long _version;
 
-    public RouteActor(RouteConfig cfg, RouteSlot slot)
+    public RouteActor(RouteConfig cfg, RouteSlot slot, IHealthProber? prober)
     {
         _cfg = cfg;
         _slot = slot;
+        _prober = prober;
         Receive<BackendAvailabilityChanged>(OnAvailabilityChanged);
         Receive<GetRouteStatus>(_ => ReplyStatus());
         Receive<Supervision.InjectFault>(f => throw new Supervision.InjectedFaultException(f.Reason));
     }
 
-    public static Props Props(RouteConfig cfg, RouteSlot slot) =>
-        Akka.Actor.Props.Create(() => new RouteActor(cfg, slot));
+    /// <param name="prober">Runs the backends' active health checks; null = passive health only.</param>
+    public static Props Props(RouteConfig cfg, RouteSlot slot, IHealthProber? prober = null) =>
+        Akka.Actor.Props.Create(() => new RouteActor(cfg, slot, prober));
 
     protected override void PreStart()
     {
         foreach (var b in _cfg.Backends)
         {
             var live = new BackendLive(_cfg.Id, b);
-            var actor = Context.ActorOf(BackendActor.Props(live, _cfg.Passive), ActorName(b.Id));
+            var actor = Context.ActorOf(BackendActor.Props(live, _cfg.Passive, _prober), ActorName(b.Id));
             _members.Add(new Member(new BackendEntry(live, b.Weight, actor)));
         }
         Publish();

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
 using Prox.Actors.Config;
+using Prox.Actors.Health;
 
 namespace Prox.Actors.Routing;
 
@@ -15,20 +16,22 @@ public sealed class RouteManager : ReceiveActor
 
     private readonly ProxConfig _cfg;
     private readonly ProxSnapshotStore _store;
+    private readonly IHealthProber? _prober;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _routes = new();
     private readonly HashSet<string> _published = new();
 
-    public RouteManager(ProxConfig cfg, ProxSnapshotStore store)
+    public RouteManager(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober)
     {
         _cfg = cfg;
         _store = store;
+        _prober = prober;
         Receive<RouteSnapshotPublished>(OnPublished);
         Receive<GetProxStatus>(_ => ReplyStatus());
     }
 
-    public static Props Props(ProxConfig cfg, ProxSnapshotStore store) =>
-        Akka.Actor.Props.Create(() => new RouteManager(cfg, store));
+    public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null) =>
+        Akka.Actor.Props.Create(() => new RouteManager(cfg, store, prober));
 
     protected override void PreStart()
     {
@@ -36,7 +39,7 @@ public sealed class RouteManager : ReceiveActor
         foreach (var r in _cfg.Routes)
         {
             var slot = new RouteSlot(r.Id);
-            _routes[r.Id] = Context.ActorOf(RouteActor.Props(r, slot), "route-" + Uri.EscapeDataString(r.Id));
+            _routes[r.Id] = Context.ActorOf(RouteActor.Props(r, slot, _prober), "route-" + Uri.EscapeDataString(r.Id));
             entries.Add((r.Match, slot));
         }
         _store.PublishTable(new RouteTable(entries));
