@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Prox.Actors.Health;
 
 namespace Prox.Actors.Config;
 
@@ -14,12 +16,18 @@ internal sealed partial class ProxConfigBinder
     private static readonly string[] AdminKeys = ["listen"];
     private static readonly string[] LimitsKeys = ["max-request-body"];
     private static readonly string[] RouteKeys =
-        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host"];
+        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health"];
     private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
-    private static readonly string[] BackendKeys = ["url", "weight", "id", "timeout"];
+    private static readonly string[] BackendKeys = ["url", "weight", "id", "timeout", "health"];
     private static readonly string[] TimeoutKeys = ["connect", "request"];
     private static readonly string[] RetryKeys = ["attempts", "backoff", "max-backoff", "on", "non-idempotent"];
     private static readonly string[] PassiveKeys = ["failures-to-eject", "eject-for", "max-eject-for"];
+    private static readonly string[] HealthKeys =
+    [
+        "path", "interval", "timeout", "jitter", "expect", "healthy-after", "unhealthy-after",
+        "unhealthy-interval", "max-unhealthy-interval", "history",
+    ];
+    private static readonly string[] ExpectKeys = ["status", "body-contains"];
 
     private static readonly (string Name, LoadBalancingPolicy Policy)[] Policies =
     [
@@ -32,6 +40,9 @@ internal sealed partial class ProxConfigBinder
     ];
 
     private const int MaxRetryAttempts = 10;
+    private const int MaxHealthThreshold = 100;
+    private const int MaxHealthHistory = 10_000;
+    private const decimal MaxJitter = 0.5m;
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
     private static partial Regex RouteId();
@@ -223,17 +234,23 @@ internal sealed partial class ProxConfigBinder
         if (!RouteId().IsMatch(id))
             Error(path, "route id must start with a letter or digit and contain only letters, digits, '.', '-' or '_' (at most 100)");
 
+        // null = no active checks for the route; its backends then only get settings from their own health block
+        var health = route.Get("health") is { } healthNode ? Health(healthNode, Child(path, "health"), HealthConfig.Default) : null;
+
         return new RouteConfig(
             id,
             Match(route, path),
             Bool(route, path, "strip-prefix", false),
             Policy(route, path),
-            Backends(route, path),
+            Backends(route, path, health),
             Timeouts(route, path),
             Retries(route, path),
             Passive(route, path),
             Bool(route, path, "backend-header", false),
-            Bool(route, path, "preserve-host", true));
+            Bool(route, path, "preserve-host", true))
+        {
+            Health = health,
+        };
     }
 
     private RouteMatch Match(ConfigNode.Map route, string routePath)
@@ -287,7 +304,7 @@ internal sealed partial class ProxConfigBinder
         return LoadBalancingPolicy.RoundRobin;
     }
 
-    private ImmutableArray<BackendConfig> Backends(ConfigNode.Map route, string routePath)
+    private ImmutableArray<BackendConfig> Backends(ConfigNode.Map route, string routePath, HealthConfig? routeHealth)
     {
         var path = Child(routePath, "backends");
         if (route.Get("backends") is not { } node)
@@ -310,7 +327,7 @@ internal sealed partial class ProxConfigBinder
             var itemPath = Index(path, i);
             if (AsMap(list.Items[i], itemPath, "an object such as { url = \"http://127.0.0.1:5001\" }") is not { } backend)
                 continue;
-            if (Backend(backend, itemPath, out var idPath) is not { } config)
+            if (Backend(backend, itemPath, routeHealth, out var idPath) is not { } config)
                 continue;
             if (idPaths.TryGetValue(config.Id, out var firstPath))
             {
@@ -324,7 +341,8 @@ internal sealed partial class ProxConfigBinder
     }
 
     /// <param name="idPath">Where a duplicate id is reported: the <c>id</c> key, or the <c>url</c> it was derived from.</param>
-    private BackendConfig? Backend(ConfigNode.Map backend, string path, out string idPath)
+    /// <param name="routeHealth">The route's health settings, which the backend's own <c>health</c> block overrides key by key.</param>
+    private BackendConfig? Backend(ConfigNode.Map backend, string path, HealthConfig? routeHealth, out string idPath)
     {
         CheckKeys(backend, path, BackendKeys);
         var urlPath = Child(path, "url");
@@ -343,6 +361,10 @@ internal sealed partial class ProxConfigBinder
 
         var weight = Int(backend, path, "weight", BackendConfig.DefaultWeight, 1, BackendConfig.MaxWeight);
         var timeout = OptionalDuration(backend, path, "timeout");
+        // set even when the backend has no block of its own, so consumers read only BackendConfig.Health
+        var health = backend.Get("health") is { } healthNode
+            ? Health(healthNode, Child(path, "health"), routeHealth ?? HealthConfig.Default)
+            : routeHealth;
 
         string? id = null;
         if (backend.Get("id") is { } idNode)
@@ -359,7 +381,7 @@ internal sealed partial class ProxConfigBinder
 
         if (url is null)
             return null;
-        return new BackendConfig(id ?? $"{url.Host}:{url.Port}", url, weight, timeout);
+        return new BackendConfig(id ?? $"{url.Host}:{url.Port}", url, weight, timeout) { Health = health };
     }
 
     private TimeoutsConfig Timeouts(ConfigNode.Map route, string routePath)
@@ -439,6 +461,116 @@ internal sealed partial class ProxConfigBinder
             Error(Child(path, passive.Get("max-eject-for") is null ? "eject-for" : "max-eject-for"),
                 $"max-eject-for ({maxEjectFor}) must not be less than eject-for ({ejectFor})");
         return new PassiveConfig(failures, ejectFor, maxEjectFor);
+    }
+
+    /// <summary>
+    /// Applies the keys of one <c>health</c> block over <paramref name="baseline"/> (the defaults for a route,
+    /// the route's settings for a backend). Cross-key rules are checked on the merged result, but only when
+    /// this block sets one of the keys involved, so a route's mistake is not reported again for each backend.
+    /// </summary>
+    private HealthConfig Health(ConfigNode node, string path, HealthConfig baseline)
+    {
+        if (AsMap(node, path) is not { } health)
+            return baseline;
+        CheckKeys(health, path, HealthKeys);
+
+        var probePath = baseline.Path;
+        var probePathPath = Child(path, "path");
+        if (health.Get("path") is { } pathNode && Text(pathNode, probePathPath, "a path such as /health") is { } text)
+        {
+            if (!text.StartsWith('/'))
+                Error(probePathPath, $"must start with '/', got '{Clip(text)}'");
+            else if (text.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c == '#'))
+                Error(probePathPath, "must be a plain path without spaces or '#'");
+            else
+                probePath = text;
+        }
+
+        var (interval, intervalOk) = HealthDuration(health, path, "interval", baseline.Interval);
+        var (timeout, timeoutOk) = HealthDuration(health, path, "timeout", baseline.Timeout);
+        if (intervalOk && timeoutOk && timeout >= interval && (health.Get("timeout") is not null || health.Get("interval") is not null))
+            Error(Child(path, health.Get("timeout") is null ? "interval" : "timeout"),
+                $"timeout ({timeout}) must be less than interval ({interval})");
+
+        var (unhealthyInterval, unhealthyOk) = HealthDuration(health, path, "unhealthy-interval", baseline.UnhealthyInterval);
+        var (maxUnhealthyInterval, maxUnhealthyOk) = HealthDuration(health, path, "max-unhealthy-interval", baseline.MaxUnhealthyInterval);
+        if (unhealthyOk && maxUnhealthyOk && maxUnhealthyInterval < unhealthyInterval
+            && (health.Get("unhealthy-interval") is not null || health.Get("max-unhealthy-interval") is not null))
+            Error(Child(path, health.Get("max-unhealthy-interval") is null ? "unhealthy-interval" : "max-unhealthy-interval"),
+                $"max-unhealthy-interval ({maxUnhealthyInterval}) must not be less than unhealthy-interval ({unhealthyInterval})");
+
+        return baseline with
+        {
+            Path = probePath,
+            Interval = interval,
+            Timeout = timeout,
+            Jitter = Jitter(health, path, baseline.Jitter),
+            Expect = Expect(health, path, baseline.Expect),
+            HealthyAfter = Int(health, path, "healthy-after", baseline.HealthyAfter, 1, MaxHealthThreshold),
+            UnhealthyAfter = Int(health, path, "unhealthy-after", baseline.UnhealthyAfter, 1, MaxHealthThreshold),
+            UnhealthyInterval = unhealthyInterval,
+            MaxUnhealthyInterval = maxUnhealthyInterval,
+            History = Int(health, path, "history", baseline.History, 1, MaxHealthHistory),
+        };
+    }
+
+    /// <summary>The value, or the fallback when absent or invalid; <c>Ok</c> is false when an error was recorded.</summary>
+    private (TimeSpan Value, bool Ok) HealthDuration(ConfigNode.Map map, string parent, string key, TimeSpan fallback)
+    {
+        if (map.Get(key) is null)
+            return (fallback, true);
+        return OptionalDuration(map, parent, key) is { } value ? (value, true) : (fallback, false);
+    }
+
+    /// <summary><c>10%</c> or the fraction <c>0.1</c>; 0 to 50%.</summary>
+    private double Jitter(ConfigNode.Map health, string parent, double fallback)
+    {
+        var path = Child(parent, "jitter");
+        if (health.Get("jitter") is not { } node || Text(node, path, "a percentage such as 10%") is not { } text)
+            return fallback;
+        var percent = text.EndsWith('%');
+        var number = percent ? text[..^1].TrimEnd() : text;
+        if (decimal.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value))
+        {
+            var fraction = percent ? value / 100 : value;
+            if (fraction <= MaxJitter)
+                return (double)fraction;
+        }
+        Error(path, $"must be a percentage from 0% to 50% or a fraction from 0 to 0.5 (e.g. 10% or 0.1), got '{Clip(text)}'");
+        return fallback;
+    }
+
+    private HealthExpectation Expect(ConfigNode.Map health, string parent, HealthExpectation fallback)
+    {
+        var path = Child(parent, "expect");
+        if (health.Get("expect") is not { } node || AsMap(node, path) is not { } expect)
+            return fallback;
+        CheckKeys(expect, path, ExpectKeys);
+
+        var statuses = fallback.Statuses;
+        if (Strings(expect, path, "status", "a status such as \"200\", \"200-299\" or \"2xx\"") is { } items)
+        {
+            if (expect.Get("status") is ConfigNode.List { Items.IsEmpty: true })
+                Error(Child(path, "status"), "must list at least one status, e.g. [\"200-299\"]");
+            var ranges = new List<StatusRange>();
+            foreach (var (text, itemPath) in items)
+            {
+                if (!StatusRange.TryParse(text, out var range))
+                    Error(itemPath, $"'{Clip(text)}' is not a status (use a code such as \"200\", a range such as \"200-299\", or \"2xx\"; codes 100-599)");
+                else if (!ranges.Contains(range))
+                    ranges.Add(range);
+            }
+            if (ranges.Count > 0)
+                statuses = [.. ranges];
+        }
+
+        var bodyContains = fallback.BodyContains;
+        var bodyPath = Child(path, "body-contains");
+        // trimmed like every other value; "" turns an inherited body check off
+        if (expect.Get("body-contains") is { } bodyNode && Text(bodyNode, bodyPath, "a string") is { } body)
+            bodyContains = body.Length == 0 ? null : body;
+
+        return new HealthExpectation(statuses, bodyContains);
     }
 
     // ---- typed readers: each reports its own errors and falls back so binding can continue ----
