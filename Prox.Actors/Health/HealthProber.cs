@@ -63,7 +63,14 @@ public sealed class HttpHealthProber : IHealthProber, IDisposable
         }
         catch (HttpRequestException e)
         {
-            return Failed(e.HttpRequestError == HttpRequestError.ConnectionError ? "connection failed" : e.Message);
+            return Failed(e.HttpRequestError switch
+            {
+                HttpRequestError.ConnectionError => "connection failed",
+                HttpRequestError.ResponseEnded => "connection closed before a response",
+                HttpRequestError.InvalidResponse => "invalid HTTP response",
+                HttpRequestError.NameResolutionError => "host name not found",
+                _ => e.Message,
+            });
         }
         catch (IOException e)
         {
