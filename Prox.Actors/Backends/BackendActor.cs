@@ -116,9 +116,10 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
             _log.Warning("Ejected {BackendId} in {RouteId} until {EjectedUntil} after {Failures} consecutive failures (last: {Outcome})",
                 _live.Id, _live.RouteId, until, _state.ConsecutiveFailures, o.Kind);
             Timers.StartSingleTimer("return", ReturnFromEjection.Instance, until - Now);
-            Announce();
+            // the backend's own event first: the route's pool-down, which follows from it, must come after
             Raise(ProxEventKinds.BackendEjected,
                 $"{_state.ConsecutiveFailures} consecutive failures (last: {o.Kind}); ejected until {until:O} (ejection {_state.Ejections})");
+            Announce();
         }
     }
 
@@ -129,8 +130,8 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         if (before.IsEjected && !_state.IsEjected)
         {
             _log.Info("Returned {BackendId} in {RouteId} to rotation on probation", _live.Id, _live.RouteId);
-            Announce();
             Raise(ProxEventKinds.BackendReturned, "ejection time over; back in rotation on probation");
+            Announce();
         }
         else if (_state.EjectedUntil is { } until)
         {

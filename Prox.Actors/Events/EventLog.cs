@@ -38,8 +38,22 @@ public sealed class EventLog : ReceiveActor
 
     private EventsPage Page(GetEvents q)
     {
-        // ids sort by time, so "since" also works for an id that has already left the window
-        var after = q.Since is null ? _events : _events.Where(e => string.CompareOrdinal(e.Id, q.Since) > 0);
+        // page by position in the log (arrival order, which is causal); ids sort only to the millisecond,
+        // so comparing them is just the fallback for an id that has already left the window
+        IEnumerable<ProxEvent> after = _events;
+        if (q.Since is not null)
+        {
+            var index = 0;
+            var found = -1;
+            foreach (var e in _events)
+            {
+                if (e.Id == q.Since) found = index;
+                index++;
+            }
+            after = found >= 0
+                ? _events.Skip(found + 1)
+                : _events.Where(e => string.CompareOrdinal(e.Id, q.Since) > 0);
+        }
         var list = q.Since is null ? after.TakeLast(q.Limit).ToImmutableArray() : after.Take(q.Limit).ToImmutableArray();
         var more = q.Since is not null && after.Count() > q.Limit;
         return new EventsPage(list, more);

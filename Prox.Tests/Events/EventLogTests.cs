@@ -63,6 +63,19 @@ public class EventLogTests : TestKit
     }
 
     [Fact]
+    public void Since_EventsInTheSameMillisecond_NoneSkipped()
+    {
+        var log = StartLog(100);
+        // same timestamp: ids differ only in their random part, so their order is arbitrary
+        var events = Enumerable.Range(0, 20).Select(i => ProxEvent.Create(T0, ProxEventKinds.PoolUp, "r", null, $"e{i}")).ToArray();
+        foreach (var e in events) Sys.EventStream.Publish(e);
+        AwaitAssert(() => Assert.Equal(20, Page(log, null, 100).Events.Length));
+
+        for (var i = 0; i < 19; i++)
+            Assert.Equal($"e{i + 1}", Page(log, events[i].Id, 1).Events.Single().Detail);
+    }
+
+    [Fact]
     public void Ids_SortByTime()
     {
         var a = ProxEvent.Create(T0, "x", null, null, "");
