@@ -19,6 +19,7 @@ public sealed class ProxSupervisor : ReceiveActor
         Prober = prober;
         Receive<GetProxStatus>(msg => _routes.Forward(msg));
         Receive<GetEvents>(msg => _events.Forward(msg));
+        Receive<Supervision.CrashActor>(msg => _routes.Forward(msg));
     }
 
     private ProxConfig Cfg { get; }

@@ -28,6 +28,9 @@ public sealed record ListenAddress(string Host, int Port)
 
 public sealed record AdminConfig(ImmutableArray<ListenAddress> Listen)
 {
+    /// <summary>Enables <c>POST /admin/chaos/crash</c> (fault injection for drills and tests). Off by default.</summary>
+    public bool Chaos { get; init; }
+
     /// <summary>Admin listener used when <c>prox.admin.listen</c> is absent: loopback only.</summary>
     public static readonly AdminConfig Default = new([new ListenAddress("127.0.0.1", 9901)]);
 }

@@ -13,7 +13,7 @@ namespace Prox.Actors.Config;
 internal sealed partial class ProxConfigBinder
 {
     private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes"];
-    private static readonly string[] AdminKeys = ["listen"];
+    private static readonly string[] AdminKeys = ["listen", "chaos"];
     private static readonly string[] LimitsKeys = ["max-request-body"];
     private static readonly string[] RouteKeys =
         ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health"];
@@ -102,7 +102,7 @@ internal sealed partial class ProxConfigBinder
 
         return new ProxConfig(
             listen is null ? ProxConfig.DefaultListen : [.. listen.Select(l => l.Address)],
-            admin is null ? AdminConfig.Default : new AdminConfig([.. admin.Select(a => a.Address)]),
+            (admin is null ? AdminConfig.Default : new AdminConfig([.. admin.Select(a => a.Address)])) with { Chaos = AdminChaos(prox) },
             routes,
             trustedProxies,
             limits);
@@ -111,6 +111,9 @@ internal sealed partial class ProxConfigBinder
     private static bool IsLoopback(string host) =>
         host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
         || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
+
+    private bool AdminChaos(ConfigNode.Map prox) =>
+        prox.Get("admin") is ConfigNode.Map admin && Bool(admin, "prox.admin", "chaos", false);
 
     private List<(ListenAddress Address, string Path)>? Admin(ConfigNode.Map prox)
     {

@@ -33,6 +33,7 @@ public sealed class RouteActor : ReceiveActor
         Receive<BackendAvailabilityChanged>(OnAvailabilityChanged);
         Receive<GetRouteStatus>(_ => ReplyStatus());
         Receive<Supervision.InjectFault>(f => throw new Supervision.InjectedFaultException(f.Reason));
+        Receive<Supervision.CrashActor>(OnCrash);
     }
 
     /// <param name="prober">Runs the backends' active health checks; null = passive health only.</param>
@@ -88,6 +89,23 @@ public sealed class RouteActor : ReceiveActor
             BackendSelectors.Create(_cfg.LoadBalancing, eligible), nextReturn, ++_version);
         _slot.Publish(snapshot);
         Context.Parent.Tell(new RouteSnapshotPublished(_cfg.Id, _version));
+    }
+
+    private void OnCrash(Supervision.CrashActor msg)
+    {
+        if (msg.BackendId is null)
+        {
+            Sender.Tell(new Supervision.CrashActorReply(true, $"crashing route actor '{_cfg.Id}'"));
+            throw new Supervision.InjectedFaultException("admin chaos drill");
+        }
+        var m = _members.Find(x => x.Entry.Id == msg.BackendId);
+        if (m is null)
+        {
+            Sender.Tell(new Supervision.CrashActorReply(false, $"no backend '{msg.BackendId}' in route '{_cfg.Id}'"));
+            return;
+        }
+        Sender.Tell(new Supervision.CrashActorReply(true, $"crashing backend actor '{msg.BackendId}' in route '{_cfg.Id}'"));
+        m.Entry.Actor.Tell(new Supervision.InjectFault("admin chaos drill"));
     }
 
     private void ReplyStatus()

@@ -28,6 +28,7 @@ public sealed class RouteManager : ReceiveActor
         _prober = prober;
         Receive<RouteSnapshotPublished>(OnPublished);
         Receive<GetProxStatus>(_ => ReplyStatus());
+        Receive<Supervision.CrashActor>(OnCrash);
     }
 
     public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null) =>
@@ -53,6 +54,16 @@ public sealed class RouteManager : ReceiveActor
             _log.Info("Ready: every route published its snapshot ({RouteCount} routes)", _routes.Count);
             _store.MarkReady();
         }
+    }
+
+    private void OnCrash(Supervision.CrashActor msg)
+    {
+        if (!_routes.TryGetValue(msg.RouteId, out var route))
+        {
+            Sender.Tell(new Supervision.CrashActorReply(false, $"no route '{msg.RouteId}'"));
+            return;
+        }
+        route.Forward(msg);
     }
 
     private void ReplyStatus() =>

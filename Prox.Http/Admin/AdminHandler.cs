@@ -5,6 +5,7 @@ using Akka.Actor;
 using Microsoft.AspNetCore.Http;
 using Prox.Actors.Events;
 using Prox.Actors.Routing;
+using Prox.Actors.Supervision;
 using Prox.Http.Errors;
 
 namespace Prox.Http.Admin;
@@ -41,6 +42,14 @@ public sealed class AdminHandler(ProxRuntime rt)
                 return;
             case "/admin/events" when isRead:
                 await EventsAsync(ctx);
+                return;
+            case "/admin/chaos/crash" when HttpMethods.IsPost(ctx.Request.Method):
+                await CrashAsync(ctx);
+                return;
+            case "/admin/chaos/crash":
+                ctx.Response.Headers.Allow = "POST";
+                await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
+                    "/admin/chaos/crash supports POST.");
                 return;
             case "/healthz" or "/status" or "/admin/events":
                 ctx.Response.Headers.Allow = "GET, HEAD";
@@ -98,6 +107,43 @@ public sealed class AdminHandler(ProxRuntime rt)
             }),
             events = events.Events,
         });
+    }
+
+    private async Task CrashAsync(HttpContext ctx)
+    {
+        if (!rt.Config.Admin.Chaos)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status403Forbidden, "Chaos drills are off",
+                "Set prox.admin.chaos = on to allow fault injection.");
+            return;
+        }
+        var route = ctx.Request.Query["route"].ToString();
+        var backend = ctx.Request.Query["backend"].ToString();
+        if (route.Length == 0)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status400BadRequest, "Missing route",
+                "Name the route to crash: ?route=NAME (and &backend=ID for one backend's actor).");
+            return;
+        }
+        CrashActorReply reply;
+        try
+        {
+            reply = await rt.Supervisor.Ask<CrashActorReply>(new CrashActor(route, backend.Length == 0 ? null : backend),
+                AskTimeout, ctx.RequestAborted);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "Drill unavailable",
+                "The actor system did not answer in time.", retryAfterSeconds: 1);
+            return;
+        }
+        if (!reply.Found)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "Not found", reply.Detail);
+            return;
+        }
+        ctx.Response.StatusCode = StatusCodes.Status202Accepted;
+        await WriteJsonAsync(ctx, new { accepted = true, detail = reply.Detail });
     }
 
     private async Task EventsAsync(HttpContext ctx)

@@ -41,6 +41,14 @@ public sealed class ProxConfigParserTests
 
     // ---- binding ----
 
+    [Theory]
+    [InlineData("", false)]
+    [InlineData("admin.chaos = on", true)]
+    [InlineData("admin { listen = \"127.0.0.1:9901\", chaos = true }", true)]
+    [InlineData("admin.chaos = off", false)]
+    public void ParseText_AdminChaos_OffUnlessSwitchedOn(string extra, bool expected) =>
+        Assert.Equal(expected, AssertValid(Parse(WithRoute(Backend, extra))).Admin.Chaos);
+
     [Fact]
     public void ParseText_FullConfig_BindsEveryField()
     {
@@ -463,6 +471,7 @@ public sealed class ProxConfigParserTests
         { WithRoute(Backend, "listen = [\"127.0.0.1:80\", \"127.0.0.1:80\"]"), "prox.listen[1]", "duplicate address 127.0.0.1:80" },
         { WithRoute(Backend, "admin.listen = \"[::1]\""), "prox.admin.listen", "'[::1]' is not a listen address (use host:port with an IPv4 address, [IPv6], localhost or *, e.g. 127.0.0.1:8080)" },
         { WithRoute(Backend, "listen = \"127.0.0.1:9000\"\nadmin.listen = \"127.0.0.1:9000\""), "prox.admin.listen", "127.0.0.1:9000 is also a proxy listen address; the admin plane needs its own listener" },
+        { WithRoute(Backend, "admin.chaos = maybe"), "prox.admin.chaos", "expected true or false, got 'maybe'" },
         { WithRoute(Backend, "admin.listen = \"0.0.0.0:9901\""), "prox.admin.listen", "0.0.0.0:9901 is not a loopback address; the admin listener must stay on 127.0.0.1, [::1] or localhost" },
         { WithRoute(Backend, "admin.listen = [\"127.0.0.1:9901\", \"*:9902\"]"), "prox.admin.listen[1]", "*:9902 is not a loopback address; the admin listener must stay on 127.0.0.1, [::1] or localhost" },
         // trusted proxies and limits

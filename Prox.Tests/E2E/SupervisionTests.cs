@@ -1,0 +1,88 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Prox.Tests.Infrastructure;
+using Xunit;
+
+namespace Prox.Tests.E2E;
+
+public class SupervisionTests
+{
+    [Fact]
+    public async Task CrashBackendAndRouteActors_UnderLoad_ZeroClientErrors_RestartEventsEmitted()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var b = await TestBackend.StartAsync("b");
+        await using var prox = await ProxUnderTest.StartAsync($$"""
+            admin.chaos = on
+            routes.r { backends = [ { id = a, url = "{{a.Url}}" }, { id = b, url = "{{b.Url}}" } ] }
+            """);
+
+        using var cts = new CancellationTokenSource();
+        var ok = 0;
+        var errors = new List<HttpStatusCode>();
+        var load = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!cts.IsCancellationRequested)
+            {
+                using var resp = await prox.Client.GetAsync("/");
+                if (resp.StatusCode == HttpStatusCode.OK) Interlocked.Increment(ref ok);
+                else lock (errors) errors.Add(resp.StatusCode);
+            }
+        })).ToArray();
+        await ProxUnderTest.EventuallyAsync(() => Task.FromResult(Volatile.Read(ref ok) > 50), what: "load running");
+
+        using (var crashBackend = await prox.Admin.PostAsync("/admin/chaos/crash?route=r&backend=b", null))
+            Assert.Equal(HttpStatusCode.Accepted, crashBackend.StatusCode);
+        var afterFirst = Volatile.Read(ref ok);
+        await ProxUnderTest.EventuallyAsync(() => Task.FromResult(Volatile.Read(ref ok) > afterFirst + 50), what: "serving after backend crash");
+        using (var crashRoute = await prox.Admin.PostAsync("/admin/chaos/crash?route=r", null))
+            Assert.Equal(HttpStatusCode.Accepted, crashRoute.StatusCode);
+        var afterSecond = Volatile.Read(ref ok);
+        await ProxUnderTest.EventuallyAsync(() => Task.FromResult(Volatile.Read(ref ok) > afterSecond + 50), what: "serving after route crash");
+
+        cts.Cancel();
+        await Task.WhenAll(load);
+        Assert.Empty(errors);
+
+        var events = await prox.Admin.GetFromJsonAsync<JsonElement>("/admin/events");
+        var restarts = events.GetProperty("events").EnumerateArray()
+            .Where(e => e.GetProperty("kind").GetString() == "actor-restarted")
+            .Select(e => (e.GetProperty("route").GetString(), e.TryGetProperty("backend", out var be) ? be.GetString() : null))
+            .ToArray();
+        Assert.Equal([("r", "b"), ("r", (string?)null)], restarts);
+
+        // the restarted route still balances over both backends
+        var bBefore = b.Hits;
+        for (var i = 0; i < 10; i++) (await prox.Client.GetAsync("/")).Dispose();
+        Assert.True(b.Hits > bBefore);
+    }
+
+    [Fact]
+    public async Task Chaos_OffByDefault_403()
+    {
+        await using var prox = await ProxUnderTest.StartAsync("""routes.r { backends = [ { url = "http://127.0.0.1:9" } ] }""");
+
+        using var resp = await prox.Admin.PostAsync("/admin/chaos/crash?route=r", null);
+
+        Assert.Equal(HttpStatusCode.Forbidden, resp.StatusCode);
+        Assert.Equal("application/problem+json", resp.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
+    [InlineData("/admin/chaos/crash?route=nope", HttpStatusCode.NotFound)]
+    [InlineData("/admin/chaos/crash?route=r&backend=nope", HttpStatusCode.NotFound)]
+    [InlineData("/admin/chaos/crash", HttpStatusCode.BadRequest)]
+    public async Task Chaos_BadTarget_ProblemJson(string path, HttpStatusCode expected)
+    {
+        await using var prox = await ProxUnderTest.StartAsync("""
+            admin.chaos = on
+            routes.r { backends = [ { url = "http://127.0.0.1:9" } ] }
+            """);
+
+        using var resp = await prox.Admin.PostAsync(path, null);
+
+        Assert.Equal(expected, resp.StatusCode);
+        Assert.Equal("application/problem+json", resp.Content.Headers.ContentType?.MediaType);
+    }
+}
