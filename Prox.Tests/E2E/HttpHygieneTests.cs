@@ -52,40 +52,21 @@ public class HttpHygieneTests
         Assert.Equal(0, a.Hits);
     }
 
-    [Fact]
-    public async Task BothContentLengthAndTransferEncoding_Rejected400_NeverReachesBackend()
+    [Theory]
+    // RFC 9112 §6.3: ambiguous framing is how requests get smuggled
+    [InlineData("POST /x HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400")]
+    // a reverse proxy never tunnels
+    [InlineData("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", "405")]
+    // absolute-form for a host no route names: not an open proxy
+    [InlineData("GET http://evil.example/steal HTTP/1.1\r\nHost: evil.example\r\n\r\n", "404")]
+    public async Task RefusedRequests_NeverReachTheBackend(string request, string status)
     {
         await using var a = await TestBackend.StartAsync("a");
         await using var prox = await ProxUnderTest.StartAsync($$"""routes.r { backends = [ { url = "{{a.Url}}" } ] }""");
 
-        var resp = await RawAsync(prox.ProxyUrl,
-            "POST /x HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+        var resp = await RawAsync(prox.ProxyUrl, request);
 
-        Assert.StartsWith("HTTP/1.1 400", resp);
-        Assert.Equal(0, a.Hits);
-    }
-
-    [Fact]
-    public async Task Connect_NotTunnelled()
-    {
-        await using var a = await TestBackend.StartAsync("a");
-        await using var prox = await ProxUnderTest.StartAsync($$"""routes.r { backends = [ { url = "{{a.Url}}" } ] }""");
-
-        var resp = await RawAsync(prox.ProxyUrl, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
-
-        Assert.Matches(@"^HTTP/1\.1 4\d\d", resp);
-        Assert.Equal(0, a.Hits);
-    }
-
-    [Fact]
-    public async Task AbsoluteFormForOtherHost_NotProxied()
-    {
-        await using var a = await TestBackend.StartAsync("a");
-        await using var prox = await ProxUnderTest.StartAsync($$"""routes.r { backends = [ { url = "{{a.Url}}" } ] }""");
-
-        var resp = await RawAsync(prox.ProxyUrl, "GET http://evil.example/steal HTTP/1.1\r\nHost: evil.example\r\n\r\n");
-
-        Assert.Matches(@"^HTTP/1\.1 4\d\d", resp);
+        Assert.StartsWith($"HTTP/1.1 {status}", resp);
         Assert.Equal(0, a.Hits);
     }
 
