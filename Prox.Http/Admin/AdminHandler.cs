@@ -47,14 +47,12 @@ public sealed class AdminHandler(ProxRuntime rt)
                 await CrashAsync(ctx);
                 return;
             case "/admin/chaos/crash":
-                ctx.Response.Headers.Allow = "POST";
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
-                    "/admin/chaos/crash supports POST.");
+                    "/admin/chaos/crash supports POST.", headers: ("Allow", "POST"));
                 return;
             case "/healthz" or "/status" or "/admin/events":
-                ctx.Response.Headers.Allow = "GET, HEAD";
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
-                    $"{path} supports GET and HEAD.");
+                    $"{path} supports GET and HEAD.", headers: ("Allow", "GET, HEAD"));
                 return;
             default:
                 await Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "Not found",

@@ -13,12 +13,14 @@ public static class Problems
 {
     public const string ContentType = "application/problem+json";
 
+    /// <param name="headers">Extra response headers (e.g. <c>Allow</c>, <c>Connection</c>), set after the response is cleared.</param>
     public static async Task WriteAsync(HttpContext ctx, int status, string title, string detail,
-        string? requestId = null, int? retryAfterSeconds = null)
+        string? requestId = null, int? retryAfterSeconds = null, params (string Name, string Value)[] headers)
     {
         var resp = ctx.Response;
         if (resp.HasStarted) return;
-        resp.Clear();
+        resp.Clear(); // whatever a failed forward left behind must not leak into our answer
+        foreach (var (name, value) in headers) resp.Headers[name] = value;
         resp.StatusCode = status;
         resp.ContentType = ContentType;
         resp.Headers.CacheControl = "no-store";

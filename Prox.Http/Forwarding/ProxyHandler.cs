@@ -42,7 +42,7 @@ public sealed class ProxyHandler
         if (HttpMethods.IsConnect(req.Method))
         {
             await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
-                "Prox is a reverse proxy and does not tunnel CONNECT requests.", requestId);
+                "Prox is a reverse proxy and does not tunnel CONNECT requests.", requestId, headers: ("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"));
             return;
         }
 
@@ -51,9 +51,9 @@ public sealed class ProxyHandler
         if (req.Headers.ContainsKey("Transfer-Encoding")
             && (req.Headers.ContainsKey("Content-Length") || req.Headers.ContainsKey("X-Content-Length")))
         {
-            ctx.Response.Headers.Connection = "close"; // the rest of this connection cannot be trusted
+            // the rest of this connection cannot be trusted
             await Problems.WriteAsync(ctx, StatusCodes.Status400BadRequest, "Ambiguous message framing",
-                "The request has both Content-Length and Transfer-Encoding.", requestId);
+                "The request has both Content-Length and Transfer-Encoding.", requestId, headers: ("Connection", "close"));
             return;
         }
 

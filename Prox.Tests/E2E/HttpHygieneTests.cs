@@ -68,6 +68,8 @@ public class HttpHygieneTests
 
         Assert.StartsWith($"HTTP/1.1 {status}", resp);
         Assert.Equal(0, a.Hits);
+        if (status == "400") Assert.Contains("Connection: close", resp, StringComparison.OrdinalIgnoreCase);
+        if (status == "405") Assert.Contains("Allow: ", resp, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]

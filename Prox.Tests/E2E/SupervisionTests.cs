@@ -58,6 +58,20 @@ public class SupervisionTests
         Assert.True(b.Hits > bBefore);
     }
 
+    [Theory]
+    [InlineData("GET", "/admin/chaos/crash?route=r", "POST")]
+    [InlineData("POST", "/status", "GET, HEAD")]
+    [InlineData("DELETE", "/admin/events", "GET, HEAD")]
+    public async Task AdminWrongMethod_405WithAllow(string method, string path, string allow)
+    {
+        await using var prox = await ProxUnderTest.StartAsync("""routes.r { backends = [ { url = "http://127.0.0.1:9" } ] }""");
+
+        using var resp = await prox.Admin.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, resp.StatusCode);
+        Assert.Equal(allow, string.Join(", ", resp.Content.Headers.Allow));
+    }
+
     [Fact]
     public async Task Chaos_OffByDefault_403()
     {
