@@ -214,18 +214,27 @@ public class HttpHygieneTests
         Assert.Contains("data: second", rest);
     }
 
-    [Fact]
-    public async Task BodyOverLimit_413Problem()
+    /// <summary>A backend that reads whole bodies, behind a Prox whose body limit is 1 KB.</summary>
+    private static async Task<(TestBackend Backend, ProxUnderTest Prox)> StartWithOneKilobyteLimitAsync()
     {
-        await using var a = await TestBackend.StartAsync("a", async ctx =>
+        var a = await TestBackend.StartAsync("a", async ctx =>
         {
             await ctx.Request.Body.CopyToAsync(Stream.Null);
             await ctx.Response.WriteAsync("ok");
         });
-        await using var prox = await ProxUnderTest.StartAsync($$"""
+        var prox = await ProxUnderTest.StartAsync($$"""
             limits.max-request-body = 1KB
             routes.r { backends = [ { url = "{{a.Url}}" } ] }
             """);
+        return (a, prox);
+    }
+
+    [Fact]
+    public async Task BodyOverLimit_413Problem()
+    {
+        var (a, prox) = await StartWithOneKilobyteLimitAsync();
+        await using var _a = a;
+        await using var _p = prox;
 
         using var small = await prox.Client.PostAsync("/", new ByteArrayContent(new byte[512]));
         using var big = await prox.Client.PostAsync("/", new ByteArrayContent(new byte[4096]));
@@ -239,15 +248,9 @@ public class HttpHygieneTests
     [Fact]
     public async Task ChunkedBodyOverLimit_413_NotA5xx()
     {
-        await using var a = await TestBackend.StartAsync("a", async ctx =>
-        {
-            await ctx.Request.Body.CopyToAsync(Stream.Null);
-            await ctx.Response.WriteAsync("ok");
-        });
-        await using var prox = await ProxUnderTest.StartAsync($$"""
-            limits.max-request-body = 1KB
-            routes.r { backends = [ { url = "{{a.Url}}" } ] }
-            """);
+        var (a, prox) = await StartWithOneKilobyteLimitAsync();
+        await using var _a = a;
+        await using var _p = prox;
 
         // no Content-Length: the limit can only be enforced while the body streams through
         var content = new StreamContent(new MemoryStream(new byte[64 * 1024]));
