@@ -205,7 +205,6 @@ public sealed class ProxyHandler
                 or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient
                 or ForwarderError.UpgradeRequestClient or ForwarderError.UpgradeResponseClient
                 => (OutcomeKind.ClientAbort, IsTooLarge(ex) ? Failure.TooLarge : Failure.Client),
-            ForwarderError.ResponseBodyDestination when ctx.Response.HasStarted => (OutcomeKind.ProtocolFailure, Failure.Upstream),
             _ => (OutcomeKind.ProtocolFailure, Failure.Upstream),
         };
     }
