@@ -11,9 +11,8 @@ public class EventsEndpointTests
     [Fact]
     public async Task BackendDies_EventsOnStatusAndAdminEvents_PagedBySince()
     {
-        var a = await TestBackend.StartAsync("a");
-        var url = a.Url;
-        await a.StopAsync();
+        using var dead = new DeadPort();
+        var url = dead.Url;
         await using var prox = await ProxUnderTest.StartAsync($$"""
             routes.r { backends = [ { id = a, url = "{{url}}" } ], passive { failures-to-eject = 1, eject-for = 30s } }
             """);
