@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Prox.Actors.Breaker;
 using Prox.Actors.Config;
 using Prox.Actors.Events;
 using Prox.Actors.Health;
@@ -7,10 +8,11 @@ using Prox.Actors.Health;
 namespace Prox.Actors.Backends;
 
 /// <summary>
-/// Owns one backend's state: request and failure counters, latency statistics, passive ejection
-/// and (when configured) active health checks. Learns about traffic from <see cref="RequestOutcome"/>
-/// messages, probes on its own timer, and tells its parent (the RouteActor) whenever the backend's
-/// availability changes: available = healthy by its checks and not ejected.
+/// Owns one backend's state: request and failure counters, latency statistics, and its guard against a failing
+/// backend — a circuit breaker when configured, passive ejection otherwise — and (when configured) active health
+/// checks. Learns about traffic from <see cref="RequestOutcome"/> messages, probes on its own timer, and tells its
+/// parent (the RouteActor) whenever the backend's availability changes: available = healthy by its checks, and
+/// neither ejected nor behind an open breaker (half-open: available to the holders of a trial permit).
 /// </summary>
 public sealed class BackendActor : ReceiveActor, IWithTimers
 {
@@ -29,20 +31,33 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         public static readonly ProbeNow Instance = new();
     }
 
+    private sealed record BreakerTimer
+    {
+        public static readonly BreakerTimer Instance = new();
+    }
+
+    private sealed record TrialDeadline(HalfOpenPermits Trials);
+
+    /// <summary>Added to the attempt timeout before a half-open breaker gives up on a trial's report.</summary>
+    public static readonly TimeSpan TrialGrace = TimeSpan.FromSeconds(1);
+
     /// <summary>Percentiles cover the current and the previous window of this length.</summary>
     public static readonly TimeSpan LatencyWindow = TimeSpan.FromSeconds(30);
 
     private readonly BackendLive _live;
     private readonly PassiveConfig _passive;
     private readonly HealthConfig? _healthCfg;
+    private readonly BreakerConfig? _breakerCfg;
     private readonly IHealthProber? _prober;
     private readonly LatencyStats _latency = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private PassiveState _state = PassiveState.Initial;
+    private BreakerState _breaker = BreakerState.Initial;
+    private HalfOpenPermits? _trials;
     private HealthState? _health;
     private ProbeResult? _lastProbe;
     private bool _probing;
-    private bool? _announced;
+    private (bool Available, HalfOpenPermits? Trials)? _announced;
     private long _requests;
     private long _failures;
 
@@ -52,11 +67,14 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         _passive = passive;
         _prober = prober;
         _healthCfg = prober is null ? null : live.Config.Health;
+        _breakerCfg = live.Config.Breaker;
         Receive<RequestOutcome>(OnOutcome);
         Receive<ReturnFromEjection>(_ => OnReturn());
         Receive<RotateLatencyWindow>(_ => _latency.Rotate());
         Receive<ProbeNow>(_ => StartProbe());
         Receive<ProbeOutcome>(OnProbeOutcome);
+        Receive<BreakerTimer>(_ => OnBreakerTimer());
+        Receive<TrialDeadline>(OnTrialDeadline);
         Receive<GetBackendStatus>(_ => Sender.Tell(Status()));
         Receive<Supervision.InjectFault>(f => throw new Supervision.InjectedFaultException(f.Reason));
     }
@@ -87,7 +105,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
 
     private DateTimeOffset Now => Context.System.Scheduler.Now;
 
-    private bool Available => (_health?.Healthy ?? true) && !_state.IsEjected;
+    private bool Available => (_health?.Healthy ?? true) && !_state.IsEjected && _breaker.Mode != BreakerMode.Open;
 
     private void OnOutcome(RequestOutcome o)
     {
@@ -99,7 +117,15 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
             _live.EwmaMicros = _latency.EwmaMicros;
         }
 
+        // a client that left says nothing about the backend (a trial it held is recovered by the trial deadline)
         if (o.Kind == OutcomeKind.ClientAbort) return;
+        if (_breakerCfg is not null)
+        {
+            if (o.IsBackendFailure) _failures++;
+            OnBreakerResult(o, _breakerCfg);
+            return;
+        }
+
         var before = _state;
         if (o.IsBackendFailure)
         {
@@ -176,17 +202,104 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
             Raise(ProxEventKinds.BackendUnstable,
                 $"changed state more than {cfg.FlapThreshold} times within {cfg.FlapWindow.TotalSeconds:0} s");
 
+        if (_breakerCfg is not null)
+        {
+            var before = _breaker;
+            _breaker = CircuitBreaker.OnHealthCheck(before, ok, Now, _breakerCfg);
+            OnBreakerChanged(before, ok ? "a health check passed" : $"a health check failed ({what})");
+        }
+
         Announce();
         Timers.StartSingleTimer("probe", ProbeNow.Instance, HealthPolicy.NextInterval(_health, cfg, Random.Shared.NextDouble()));
     }
 
-    /// <summary>Tells the route when availability changed (or always, when forced).</summary>
+    // ---- circuit breaker: CircuitBreaker decides, this actor keeps the state, runs the timers and publishes ----
+
+    private void OnBreakerResult(RequestOutcome o, BreakerConfig cfg)
+    {
+        var before = _breaker;
+        // while half-open only this period's trials count: anything else was admitted before the breaker opened
+        if (before.Mode == BreakerMode.HalfOpen && (o.Trial is null || !ReferenceEquals(o.Trial, _trials))) return;
+        _breaker = CircuitBreaker.OnResult(before, !o.IsBackendFailure, Now, cfg);
+        var why = before.Mode == BreakerMode.HalfOpen
+            ? $"trial request {(o.IsBackendFailure ? "failed" : "succeeded")} ({o.Kind})"
+            : before.ConsecutiveFailures + 1 >= cfg.ConsecutiveFailures && cfg.ConsecutiveFailures > 0
+                ? $"{before.ConsecutiveFailures + 1} consecutive failures (last: {o.Kind})"
+                : RateReason(before, cfg);
+        OnBreakerChanged(before, why);
+    }
+
+    private string RateReason(BreakerState before, BreakerConfig cfg)
+    {
+        var (total, failed) = before.Window.Record(false, Now, cfg).Counts(Now);
+        return $"{failed} of {total} requests failed within {cfg.Window.TotalSeconds:0.#} s (threshold {cfg.FailureRateThreshold:P0})";
+    }
+
+    private void OnBreakerTimer()
+    {
+        if (_breakerCfg is null) return;
+        var before = _breaker;
+        _breaker = CircuitBreaker.OnTimer(before, Now, _breakerCfg);
+        if (_breaker.Mode == BreakerMode.Open && _breaker.OpenUntil is { } until)
+            Timers.StartSingleTimer("breaker", BreakerTimer.Instance, until - Now); // fired a tick early: wait out the rest
+        else
+            OnBreakerChanged(before, "open time over");
+    }
+
+    /// <summary>A trial was handed out but never reported (its client left): hand out fresh permits. A trial that
+    /// reached the backend always reports, as success, failure or timeout, within the attempt timeout.</summary>
+    private void OnTrialDeadline(TrialDeadline d)
+    {
+        if (_breakerCfg is null || _breaker.Mode != BreakerMode.HalfOpen || !ReferenceEquals(d.Trials, _trials)) return;
+        if (_trials.Remaining == 0)
+        {
+            _trials = new HalfOpenPermits(_breakerCfg.HalfOpenTrials - _breaker.TrialSuccesses);
+            Announce();
+        }
+        Timers.StartSingleTimer("trial-deadline", new TrialDeadline(_trials), _live.AttemptTimeout + TrialGrace);
+    }
+
+    private void OnBreakerChanged(BreakerState before, string why)
+    {
+        var after = _breaker;
+        if (before.Mode == after.Mode && before.Openings == after.Openings) return;
+        switch (after.Mode)
+        {
+            case BreakerMode.Open:
+                var until = after.OpenUntil!.Value;
+                _trials = null;
+                Timers.Cancel("trial-deadline");
+                Timers.StartSingleTimer("breaker", BreakerTimer.Instance, until - Now);
+                _log.Warning("Breaker opened for {BackendId} in {RouteId} until {OpenUntil}: {Reason}", _live.Id, _live.RouteId, until, why);
+                Raise(ProxEventKinds.BreakerOpened,
+                    $"{why}; open for {(until - Now).TotalSeconds:0.###} s (opening {after.Openings})");
+                break;
+            case BreakerMode.HalfOpen:
+                Timers.Cancel("breaker");
+                _trials = new HalfOpenPermits(_breakerCfg!.HalfOpenTrials);
+                Timers.StartSingleTimer("trial-deadline", new TrialDeadline(_trials), _live.AttemptTimeout + TrialGrace);
+                _log.Info("Breaker half-open for {BackendId} in {RouteId}: {Reason}", _live.Id, _live.RouteId, why);
+                Raise(ProxEventKinds.BreakerHalfOpen, $"{why}; admitting {_breakerCfg.HalfOpenTrials} trial request(s)");
+                break;
+            default:
+                _trials = null;
+                Timers.Cancel("trial-deadline");
+                _log.Info("Breaker closed for {BackendId} in {RouteId}: {Reason}", _live.Id, _live.RouteId, why);
+                Raise(ProxEventKinds.BreakerClosed, why);
+                break;
+        }
+        Announce();
+    }
+
+    /// <summary>Tells the route when availability or the trial permits changed (or always, when forced).</summary>
     private void Announce(bool force = false)
     {
         var available = Available;
-        if (!force && _announced == available) return;
-        _announced = available;
-        Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, available, available ? null : _state.EjectedUntil));
+        var trials = available ? _trials : null;
+        if (!force && _announced is { } last && last.Available == available && ReferenceEquals(last.Trials, trials)) return;
+        _announced = (available, trials);
+        var until = available ? null : _breaker.OpenUntil ?? _state.EjectedUntil;
+        Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, available, until) { Trials = trials });
     }
 
     private void Raise(string kind, string detail) =>
@@ -197,7 +310,10 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         _live.Config.Url.ToString(),
         _live.Config.Weight,
         Healthy: Available,
-        State: _health is { Healthy: false } ? "down" : _state.IsEjected ? "ejected" : "up",
+        State: _health is { Healthy: false } ? "down"
+            : _breaker.Mode == BreakerMode.Open ? "open"
+            : _breaker.Mode == BreakerMode.HalfOpen ? "half-open"
+            : _state.IsEjected ? "ejected" : "up",
         _state.EjectedUntil,
         _live.InFlight,
         _requests,
@@ -209,7 +325,17 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
             Round(_latency.Percentile(0.99)), Round(_latency.EwmaMs)))
     {
         Health = _health is null ? null : HealthStatus(_health),
+        Breaker = _breakerCfg is null ? null : BreakerStatus(_breakerCfg),
     };
+
+    private BackendBreakerStatus BreakerStatus(BreakerConfig cfg)
+    {
+        var (total, failed) = _breaker.Window.Counts(Now);
+        return new BackendBreakerStatus(
+            _breaker.Mode switch { BreakerMode.Open => "open", BreakerMode.HalfOpen => "half-open", _ => "closed" },
+            _breaker.ConsecutiveFailures, _breaker.Openings, _breaker.OpenUntil,
+            _trials?.Remaining ?? 0, total, failed);
+    }
 
     private BackendHealthStatus HealthStatus(HealthState h)
     {

@@ -26,6 +26,10 @@ public sealed class BackendLive
     public BackendConfig Config { get; }
     public string DestinationPrefix { get; }
 
+    /// <summary>The longest one attempt on this backend may take (its own timeout, else the route's request
+    /// timeout): how long a half-open breaker waits for a trial to report before it hands out new permits.</summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeoutsConfig.Default.Request;
+
     public int InFlight => Volatile.Read(ref _inFlight);
 
     public void Enter() => Interlocked.Increment(ref _inFlight);

@@ -20,13 +20,21 @@ public enum OutcomeKind : byte
 /// <summary>Sent by the request path (Tell) after every attempt on a backend.</summary>
 public sealed record RequestOutcome(OutcomeKind Kind, int Status, TimeSpan Latency)
 {
+    /// <summary>Set when the request was a half-open breaker trial: the permits it was admitted by, so the
+    /// breaker counts only trials of its current half-open period.</summary>
+    public Breaker.HalfOpenPermits? Trial { get; init; }
+
     public bool IsBackendFailure => Kind is OutcomeKind.GatewayStatus or OutcomeKind.ConnectFailure
         or OutcomeKind.Timeout or OutcomeKind.ProtocolFailure;
 }
 
 /// <summary>A backend's availability changed; sent by the BackendActor to its RouteActor.</summary>
-/// <param name="EjectedUntil">When ejected: when it returns.</param>
-public sealed record BackendAvailabilityChanged(string BackendId, bool Available, DateTimeOffset? EjectedUntil);
+/// <param name="EjectedUntil">When unavailable for a known time (ejected, breaker open): when it returns.</param>
+public sealed record BackendAvailabilityChanged(string BackendId, bool Available, DateTimeOffset? EjectedUntil)
+{
+    /// <summary>Set while the backend's breaker is half-open: only requests that win a permit may go to it.</summary>
+    public Breaker.HalfOpenPermits? Trials { get; init; }
+}
 
 public sealed record GetBackendStatus
 {
@@ -52,7 +60,23 @@ public sealed record BackendStatus(
 {
     /// <summary>Active health checks, when configured.</summary>
     public BackendHealthStatus? Health { get; init; }
+
+    /// <summary>The circuit breaker, when configured.</summary>
+    public BackendBreakerStatus? Breaker { get; init; }
 }
+
+/// <summary>What <c>/status</c> shows of a backend's circuit breaker.</summary>
+/// <param name="State"><c>closed</c>, <c>open</c> or <c>half-open</c>.</param>
+/// <param name="Openings">Openings since it last closed (sets the next open time).</param>
+/// <param name="TrialsLeft">Half-open trial permits not yet handed out.</param>
+public sealed record BackendBreakerStatus(
+    string State,
+    int ConsecutiveFailures,
+    int Openings,
+    DateTimeOffset? OpenUntil,
+    int TrialsLeft,
+    int WindowRequests,
+    int WindowFailures);
 
 /// <summary>What <c>/status</c> shows of a backend's active health checks.</summary>
 public sealed record BackendHealthStatus(

@@ -56,6 +56,9 @@ public sealed record RouteConfig(
 {
     /// <summary>Active health checks for the route's backends; null = none (passive ejection only).</summary>
     public Health.HealthConfig? Health { get; init; }
+
+    /// <summary>Circuit breaker for the route's backends; null = none (passive ejection instead).</summary>
+    public Breaker.BreakerConfig? Breaker { get; init; }
 }
 
 /// <param name="PathPrefix">Matched on whole path segments: <c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>. Starts with <c>/</c>; the parser drops trailing slashes (except for <c>/</c> itself).</param>
@@ -79,6 +82,10 @@ public sealed record BackendConfig(string Id, Uri Url, int Weight, TimeSpan? Tim
 {
     /// <summary>This backend's own health-check settings, already merged over the route's; null = the route's.</summary>
     public Health.HealthConfig? Health { get; init; }
+
+    /// <summary>This backend's circuit breaker, already merged over the route's; null = none, passive ejection
+    /// guards the backend instead (a breaker replaces passive ejection: both react to the same failures).</summary>
+    public Breaker.BreakerConfig? Breaker { get; init; }
 
     /// <summary>Weight when the config gives none.</summary>
     public const int DefaultWeight = 1;

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Prox.Actors.Breaker;
 using Prox.Actors.Health;
 
 namespace Prox.Actors.Config;
@@ -16,9 +17,9 @@ internal sealed partial class ProxConfigBinder
     private static readonly string[] AdminKeys = ["listen", "chaos"];
     private static readonly string[] LimitsKeys = ["max-request-body"];
     private static readonly string[] RouteKeys =
-        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health"];
+        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health", "breaker"];
     private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
-    private static readonly string[] BackendKeys = ["url", "weight", "id", "timeout", "health"];
+    private static readonly string[] BackendKeys = ["url", "weight", "id", "timeout", "health", "breaker"];
     private static readonly string[] TimeoutKeys = ["connect", "request"];
     private static readonly string[] RetryKeys = ["attempts", "backoff", "max-backoff", "on", "non-idempotent"];
     private static readonly string[] PassiveKeys = ["failures-to-eject", "eject-for", "max-eject-for"];
@@ -28,6 +29,10 @@ internal sealed partial class ProxConfigBinder
         "unhealthy-interval", "max-unhealthy-interval", "history",
     ];
     private static readonly string[] ExpectKeys = ["status", "body-contains"];
+    private static readonly string[] BreakerKeys =
+    [
+        "consecutive-failures", "failure-rate", "window", "minimum-requests", "open-for", "max-open", "half-open-trials",
+    ];
 
     private static readonly (string Name, LoadBalancingPolicy Policy)[] Policies =
     [
@@ -43,6 +48,8 @@ internal sealed partial class ProxConfigBinder
     private const int MaxHealthThreshold = 100;
     private const int MaxHealthHistory = 10_000;
     private const decimal MaxJitter = 0.5m;
+    private const int MaxBreakerCount = 1_000_000;
+    private const int MaxHalfOpenTrials = 100;
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
     private static partial Regex RouteId();
@@ -239,13 +246,17 @@ internal sealed partial class ProxConfigBinder
 
         // null = no active checks for the route; its backends then only get settings from their own health block
         var health = route.Get("health") is { } healthNode ? Health(healthNode, Child(path, "health"), HealthConfig.Default) : null;
+        var breaker = route.Get("breaker") is { } breakerNode ? Breaker(breakerNode, Child(path, "breaker"), BreakerConfig.Default) : null;
+        // both react to the same request failures: two rules fighting over one backend would be impossible to reason about
+        if (breaker is not null && route.Get("passive") is not null)
+            Error(Child(path, "passive"), "not used when the route has a breaker (the breaker replaces passive ejection); remove one of them");
 
         return new RouteConfig(
             id,
             Match(route, path),
             Bool(route, path, "strip-prefix", false),
             Policy(route, path),
-            Backends(route, path, health),
+            Backends(route, path, health, breaker),
             Timeouts(route, path),
             Retries(route, path),
             Passive(route, path),
@@ -253,6 +264,7 @@ internal sealed partial class ProxConfigBinder
             Bool(route, path, "preserve-host", true))
         {
             Health = health,
+            Breaker = breaker,
         };
     }
 
@@ -307,7 +319,7 @@ internal sealed partial class ProxConfigBinder
         return LoadBalancingPolicy.RoundRobin;
     }
 
-    private ImmutableArray<BackendConfig> Backends(ConfigNode.Map route, string routePath, HealthConfig? routeHealth)
+    private ImmutableArray<BackendConfig> Backends(ConfigNode.Map route, string routePath, HealthConfig? routeHealth, BreakerConfig? routeBreaker)
     {
         var path = Child(routePath, "backends");
         if (route.Get("backends") is not { } node)
@@ -330,7 +342,7 @@ internal sealed partial class ProxConfigBinder
             var itemPath = Index(path, i);
             if (AsMap(list.Items[i], itemPath, "an object such as { url = \"http://127.0.0.1:5001\" }") is not { } backend)
                 continue;
-            if (Backend(backend, itemPath, routeHealth, out var idPath) is not { } config)
+            if (Backend(backend, itemPath, routeHealth, routeBreaker, out var idPath) is not { } config)
                 continue;
             if (idPaths.TryGetValue(config.Id, out var firstPath))
             {
@@ -345,7 +357,8 @@ internal sealed partial class ProxConfigBinder
 
     /// <param name="idPath">Where a duplicate id is reported: the <c>id</c> key, or the <c>url</c> it was derived from.</param>
     /// <param name="routeHealth">The route's health settings, which the backend's own <c>health</c> block overrides key by key.</param>
-    private BackendConfig? Backend(ConfigNode.Map backend, string path, HealthConfig? routeHealth, out string idPath)
+    /// <param name="routeBreaker">The route's breaker settings, which the backend's own <c>breaker</c> block overrides key by key.</param>
+    private BackendConfig? Backend(ConfigNode.Map backend, string path, HealthConfig? routeHealth, BreakerConfig? routeBreaker, out string idPath)
     {
         CheckKeys(backend, path, BackendKeys);
         var urlPath = Child(path, "url");
@@ -368,6 +381,9 @@ internal sealed partial class ProxConfigBinder
         var health = backend.Get("health") is { } healthNode
             ? Health(healthNode, Child(path, "health"), routeHealth ?? HealthConfig.Default)
             : routeHealth;
+        var breaker = backend.Get("breaker") is { } breakerNode
+            ? Breaker(breakerNode, Child(path, "breaker"), routeBreaker ?? BreakerConfig.Default)
+            : routeBreaker;
 
         string? id = null;
         if (backend.Get("id") is { } idNode)
@@ -384,7 +400,7 @@ internal sealed partial class ProxConfigBinder
 
         if (url is null)
             return null;
-        return new BackendConfig(id ?? $"{url.Host}:{url.Port}", url, weight, timeout) { Health = health };
+        return new BackendConfig(id ?? $"{url.Host}:{url.Port}", url, weight, timeout) { Health = health, Breaker = breaker };
     }
 
     private TimeoutsConfig Timeouts(ConfigNode.Map route, string routePath)
@@ -526,20 +542,25 @@ internal sealed partial class ProxConfigBinder
     }
 
     /// <summary><c>10%</c> or the fraction <c>0.1</c>; 0 to 50%.</summary>
-    private double Jitter(ConfigNode.Map health, string parent, double fallback)
+    private double Jitter(ConfigNode.Map health, string parent, double fallback) =>
+        Fraction(health, parent, "jitter", fallback, 0m, MaxJitter,
+            "a percentage from 0% to 50% or a fraction from 0 to 0.5 (e.g. 10% or 0.1)");
+
+    /// <summary>A percentage (<c>10%</c>) or a fraction (<c>0.1</c>) within [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    private double Fraction(ConfigNode.Map map, string parent, string key, double fallback, decimal min, decimal max, string expected)
     {
-        var path = Child(parent, "jitter");
-        if (health.Get("jitter") is not { } node || Text(node, path, "a percentage such as 10%") is not { } text)
+        var path = Child(parent, key);
+        if (map.Get(key) is not { } node || Text(node, path, "a percentage such as 10%") is not { } text)
             return fallback;
         var percent = text.EndsWith('%');
         var number = percent ? text[..^1].TrimEnd() : text;
         if (decimal.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value))
         {
             var fraction = percent ? value / 100 : value;
-            if (fraction <= MaxJitter)
+            if (fraction >= min && fraction <= max)
                 return (double)fraction;
         }
-        Error(path, $"must be a percentage from 0% to 50% or a fraction from 0 to 0.5 (e.g. 10% or 0.1), got '{Clip(text)}'");
+        Error(path, $"must be {expected}, got '{Clip(text)}'");
         return fallback;
     }
 
@@ -574,6 +595,42 @@ internal sealed partial class ProxConfigBinder
             bodyContains = body.Length == 0 ? null : body;
 
         return new HealthExpectation(statuses, bodyContains);
+    }
+
+    /// <summary>
+    /// Applies the keys of one <c>breaker</c> block over <paramref name="baseline"/> (the defaults for a route,
+    /// the route's settings for a backend); like <see cref="Health"/>, a cross-key rule is only reported by the
+    /// block that sets one of its keys.
+    /// </summary>
+    private BreakerConfig Breaker(ConfigNode node, string path, BreakerConfig baseline)
+    {
+        if (AsMap(node, path) is not { } breaker)
+            return baseline;
+        CheckKeys(breaker, path, BreakerKeys);
+
+        var (window, _) = HealthDuration(breaker, path, "window", baseline.Window);
+        var (openFor, openOk) = HealthDuration(breaker, path, "open-for", baseline.OpenFor);
+        var (maxOpen, maxOk) = HealthDuration(breaker, path, "max-open", baseline.MaxOpen);
+        if (openOk && maxOk && maxOpen < openFor && (breaker.Get("open-for") is not null || breaker.Get("max-open") is not null))
+            Error(Child(path, breaker.Get("max-open") is null ? "open-for" : "max-open"),
+                $"max-open ({maxOpen}) must not be less than open-for ({openFor})");
+        if (window < TimeSpan.FromSeconds(1) && breaker.Get("window") is not null)
+        {
+            Error(Child(path, "window"), $"must be at least 1s, got {window}");
+            window = baseline.Window;
+        }
+
+        return baseline with
+        {
+            ConsecutiveFailures = Int(breaker, path, "consecutive-failures", baseline.ConsecutiveFailures, 0, MaxBreakerCount),
+            FailureRateThreshold = Fraction(breaker, path, "failure-rate", baseline.FailureRateThreshold, 0.01m, 1m,
+                "a percentage from 1% to 100% or a fraction from 0.01 to 1 (e.g. 50% or 0.5)"),
+            Window = window,
+            MinimumRequests = Int(breaker, path, "minimum-requests", baseline.MinimumRequests, 1, MaxBreakerCount),
+            OpenFor = openFor,
+            MaxOpen = maxOpen,
+            HalfOpenTrials = Int(breaker, path, "half-open-trials", baseline.HalfOpenTrials, 1, MaxHalfOpenTrials),
+        };
     }
 
     // ---- typed readers: each reports its own errors and falls back so binding can continue ----

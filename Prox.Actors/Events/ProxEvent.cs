@@ -37,9 +37,18 @@ public static class ProxEventKinds
     public const string PoolDown = "pool-down";
     /// <summary>A route that had no eligible backend has one again.</summary>
     public const string PoolUp = "pool-up";
+    /// <summary>Circuit breaker: failures tripped it (or a trial failed); the backend gets no traffic until it half-opens.</summary>
+    public const string BreakerOpened = "breaker-opened";
+    /// <summary>Circuit breaker: open time over (or a health check passed); a few trial requests are let through.</summary>
+    public const string BreakerHalfOpen = "breaker-half-open";
+    /// <summary>Circuit breaker: every trial succeeded; full traffic again.</summary>
+    public const string BreakerClosed = "breaker-closed";
     /// <summary>An actor crashed and its supervisor restarted it.</summary>
     public const string ActorRestarted = "actor-restarted";
 
     public static readonly IReadOnlyList<string> All =
-        [BackendDown, BackendUp, BackendUnstable, BackendEjected, BackendReturned, PoolDown, PoolUp, ActorRestarted];
+    [
+        BackendDown, BackendUp, BackendUnstable, BackendEjected, BackendReturned, PoolDown, PoolUp,
+        BreakerOpened, BreakerHalfOpen, BreakerClosed, ActorRestarted,
+    ];
 }

@@ -44,7 +44,7 @@ public sealed class RouteActor : ReceiveActor
     {
         foreach (var b in _cfg.Backends)
         {
-            var live = new BackendLive(_cfg.Id, b);
+            var live = new BackendLive(_cfg.Id, b) { AttemptTimeout = b.Timeout ?? _cfg.Timeouts.Request };
             var actor = Context.ActorOf(BackendActor.Props(live, _cfg.Passive, _prober), ActorName(b.Id));
             _members.Add(new Member(new BackendEntry(live, b.Weight, actor)));
         }
@@ -54,10 +54,13 @@ public sealed class RouteActor : ReceiveActor
     private void OnAvailabilityChanged(BackendAvailabilityChanged msg)
     {
         var m = _members.Find(x => x.Entry.Id == msg.BackendId);
-        if (m is null || (m.Available == msg.Available && m.EjectedUntil == msg.EjectedUntil)) return;
+        if (m is null || (m.Available == msg.Available && m.EjectedUntil == msg.EjectedUntil && ReferenceEquals(m.Entry.Trials, msg.Trials)))
+            return;
         var before = _members.Count(x => x.Available);
         m.Available = msg.Available;
         m.EjectedUntil = msg.EjectedUntil;
+        if (!ReferenceEquals(m.Entry.Trials, msg.Trials))
+            m.Entry = m.Entry with { Trials = msg.Trials };
         Publish();
         var eligible = _members.Count(x => x.Available);
         if (eligible == 0 && before > 0)
@@ -129,7 +132,7 @@ public sealed class RouteActor : ReceiveActor
 
     private sealed class Member(BackendEntry entry)
     {
-        public BackendEntry Entry { get; } = entry;
+        public BackendEntry Entry { get; set; } = entry;
         public bool Available { get; set; } = true;
         public DateTimeOffset? EjectedUntil { get; set; }
     }

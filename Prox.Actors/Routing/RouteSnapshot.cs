@@ -10,6 +10,10 @@ namespace Prox.Actors.Routing;
 public sealed record BackendEntry(BackendLive Live, int Weight, IActorRef Actor)
 {
     public string Id => Live.Id;
+
+    /// <summary>Set while the backend's breaker is half-open: a request may use the backend only if it wins a
+    /// permit (one atomic decrement); null = no limit.</summary>
+    public Breaker.HalfOpenPermits? Trials { get; init; }
 }
 
 /// <summary>

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Prox.Actors.Backends;
 using Prox.Actors.Config;
 using Prox.Actors.Routing;
+using Prox.Actors.Breaker;
 using Prox.Actors.Selection;
 using Prox.Http.Errors;
 using Yarp.ReverseProxy.Forwarder;
@@ -98,7 +99,7 @@ public sealed class ProxyHandler
 
         for (var attempt = 0; ; attempt++)
         {
-            var idx = snap.Selector.Pick(snap.Eligible, in tried);
+            var idx = PickAdmitted(snap, ref tried, out var trial);
             if (idx < 0)
             {
                 if (attempt == 0)
@@ -107,7 +108,6 @@ public sealed class ProxyHandler
                     await WriteFailureAsync(ctx, lastFailure, requestId);
                 return;
             }
-            tried.Add(idx);
             var backend = snap.Eligible[idx];
 
             var remaining = budget - Stopwatch.GetElapsedTime(started);
@@ -135,7 +135,7 @@ public sealed class ProxyHandler
             var elapsed = Stopwatch.GetElapsedTime(t0);
 
             var (kind, failure) = Classify(ctx, error, transformer);
-            backend.Actor.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed), ActorRefs.NoSender);
+            backend.Actor.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed) { Trial = trial }, ActorRefs.NoSender);
 
             if (failure == Failure.None) return; // the response went to the client
             if (failure == Failure.Client) return; // the client left or broke its request; nothing to say
@@ -169,6 +169,27 @@ public sealed class ProxyHandler
                     return; // client gone
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Picks an untried backend the request may use, marking it tried. A backend whose breaker is half-open takes
+    /// only as many requests as it has trial permits: losing the race for one just means picking again.
+    /// </summary>
+    /// <param name="trial">The permits the request won, when it is a breaker trial.</param>
+    private static int PickAdmitted(RouteSnapshot snap, ref TriedSet tried, out HalfOpenPermits? trial)
+    {
+        while (true)
+        {
+            var idx = snap.Selector.Pick(snap.Eligible, in tried);
+            if (idx < 0)
+            {
+                trial = null;
+                return -1;
+            }
+            tried.Add(idx);
+            trial = snap.Eligible[idx].Trials;
+            if (trial is null || trial.TryAcquire()) return idx;
         }
     }
 
