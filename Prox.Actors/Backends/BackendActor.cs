@@ -49,20 +49,16 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     private readonly HealthConfig? _healthCfg;
     private readonly BreakerConfig? _breakerCfg;
     private readonly IHealthProber? _prober;
-    private readonly LatencyStats _latency = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private PassiveState _state = PassiveState.Initial;
-    private BreakerState _breaker = BreakerState.Initial;
+    private readonly BackendMemory _m;
     private HalfOpenPermits? _trials;
-    private HealthState? _health;
-    private ProbeResult? _lastProbe;
     private bool _probing;
     private (bool Available, HalfOpenPermits? Trials)? _announced;
-    private long _requests;
-    private long _failures;
 
-    public BackendActor(BackendLive live, PassiveConfig passive, IHealthProber? prober)
+    public BackendActor(BackendMemory memory, PassiveConfig passive, IHealthProber? prober)
     {
+        _m = memory;
+        var live = memory.Live;
         _live = live;
         _passive = passive;
         _prober = prober;
@@ -70,7 +66,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         _breakerCfg = live.Config.Breaker;
         Receive<RequestOutcome>(OnOutcome);
         Receive<ReturnFromEjection>(_ => OnReturn());
-        Receive<RotateLatencyWindow>(_ => _latency.Rotate());
+        Receive<RotateLatencyWindow>(_ => _m.Latency.Rotate());
         Receive<ProbeNow>(_ => StartProbe());
         Receive<ProbeOutcome>(OnProbeOutcome);
         Receive<BreakerTimer>(_ => OnBreakerTimer());
@@ -81,85 +77,122 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <param name="memory">The backend's state, kept across restarts: every incarnation created from these Props shares it.</param>
     /// <param name="prober">Runs active health checks when the backend's config has them; null = never probe.</param>
+    public static Props Props(BackendMemory memory, PassiveConfig passive, IHealthProber? prober = null) =>
+        Akka.Actor.Props.Create(() => new BackendActor(memory, passive, prober));
+
+    /// <summary>Props with fresh state for <paramref name="live"/>.</summary>
     public static Props Props(BackendLive live, PassiveConfig passive, IHealthProber? prober = null) =>
-        Akka.Actor.Props.Create(() => new BackendActor(live, passive, prober));
+        Props(new BackendMemory(live), passive, prober);
 
     protected override void PreStart()
     {
+        _live.Mailbox = Self;
         Timers.StartPeriodicTimer("rotate", RotateLatencyWindow.Instance, LatencyWindow);
         if (_healthCfg is not null)
         {
-            _health = HealthState.Initial(_healthCfg);
+            _m.Health ??= HealthState.Initial(_healthCfg);
             Timers.StartSingleTimer("probe", ProbeNow.Instance, TimeSpan.FromMilliseconds(1));
         }
-        // a (re)started actor starts with fresh state: make sure the route does not keep it out of rotation
+        ResumeTimers();
+        if (_m.TakePendingCrash() is { } crash)
+        {
+            _log.Warning("Restarted the actor of {BackendId} in {RouteId} after {Exception}: {Message} (crash {Crashes})",
+                _live.Id, _live.RouteId, crash.Exception, crash.Message, crash.Count);
+            Raise(ProxEventKinds.ActorRestarted,
+                $"backend actor restarted after {crash.Exception}: {crash.Message} (crash {crash.Count}, " +
+                $"{(Now - crash.At).TotalSeconds:0.###} s backoff); state kept: {_m.Requests} requests, breaker {_m.Breaker.Mode}, " +
+                $"{(_m.Health is { Healthy: false } ? "down" : "healthy")}");
+        }
+        // tell the route where things stand: a restarted route or actor must not keep stale availability
         Announce(force: true);
     }
 
     protected override void PostRestart(Exception reason)
     {
-        base.PostRestart(reason); // runs PreStart: timers, probes, and the availability announcement
-        Raise(ProxEventKinds.ActorRestarted, $"backend actor restarted after {reason.GetType().Name}: {reason.Message}");
+        // restarted in place (a parent without backoff, e.g. in tests): same memory, same report
+        _m.RecordCrash(reason, Now);
+        base.PostRestart(reason);
     }
+
+    /// <summary>A new incarnation re-arms the timers its predecessor's state needs.</summary>
+    private void ResumeTimers()
+    {
+        if (_m.Passive.EjectedUntil is { } back)
+            Timers.StartSingleTimer("return", ReturnFromEjection.Instance, Max0(back - Now));
+        switch (_m.Breaker.Mode)
+        {
+            case BreakerMode.Open:
+                Timers.StartSingleTimer("breaker", BreakerTimer.Instance, Max0(_m.Breaker.OpenUntil!.Value - Now));
+                break;
+            case BreakerMode.HalfOpen when _breakerCfg is not null:
+                // permits handed out by the previous incarnation are unknown: start the trials over
+                _trials = new HalfOpenPermits(Math.Max(1, _breakerCfg.HalfOpenTrials - _m.Breaker.TrialSuccesses));
+                Timers.StartSingleTimer("trial-deadline", new TrialDeadline(_trials), _live.AttemptTimeout + TrialGrace);
+                break;
+        }
+    }
+
+    private static TimeSpan Max0(TimeSpan t) => t > TimeSpan.Zero ? t : TimeSpan.Zero;
 
     private DateTimeOffset Now => Context.System.Scheduler.Now;
 
-    private bool Available => (_health?.Healthy ?? true) && !_state.IsEjected && _breaker.Mode != BreakerMode.Open;
+    private bool Available => (_m.Health?.Healthy ?? true) && !_m.Passive.IsEjected && _m.Breaker.Mode != BreakerMode.Open;
 
     private void OnOutcome(RequestOutcome o)
     {
-        _requests++;
+        _m.Requests++;
         if (o.Kind is OutcomeKind.Success or OutcomeKind.GatewayStatus)
         {
             // only answered requests say how fast the backend is; timeouts would just record the limit
-            _latency.Record(o.Latency);
-            _live.EwmaMicros = _latency.EwmaMicros;
+            _m.Latency.Record(o.Latency);
+            _live.EwmaMicros = _m.Latency.EwmaMicros;
         }
 
         // a client that left says nothing about the backend (a trial it held is recovered by the trial deadline)
         if (o.Kind == OutcomeKind.ClientAbort) return;
         if (_breakerCfg is not null)
         {
-            if (o.IsBackendFailure) _failures++;
+            if (o.IsBackendFailure) _m.Failures++;
             OnBreakerResult(o, _breakerCfg);
             return;
         }
 
-        var before = _state;
+        var before = _m.Passive;
         if (o.IsBackendFailure)
         {
-            _failures++;
-            _state = PassiveEjection.OnFailure(_state, Now, _passive);
+            _m.Failures++;
+            _m.Passive = PassiveEjection.OnFailure(_m.Passive, Now, _passive);
         }
         else
         {
-            _state = PassiveEjection.OnSuccess(_state);
+            _m.Passive = PassiveEjection.OnSuccess(_m.Passive);
         }
 
-        if (!before.IsEjected && _state.EjectedUntil is { } until)
+        if (!before.IsEjected && _m.Passive.EjectedUntil is { } until)
         {
             _log.Warning("Ejected {BackendId} in {RouteId} until {EjectedUntil} after {Failures} consecutive failures (last: {Outcome})",
-                _live.Id, _live.RouteId, until, _state.ConsecutiveFailures, o.Kind);
+                _live.Id, _live.RouteId, until, _m.Passive.ConsecutiveFailures, o.Kind);
             Timers.StartSingleTimer("return", ReturnFromEjection.Instance, until - Now);
             // the backend's own event first: the route's pool-down, which follows from it, must come after
             Raise(ProxEventKinds.BackendEjected,
-                $"{_state.ConsecutiveFailures} consecutive failures (last: {o.Kind}); ejected until {until:O} (ejection {_state.Ejections})");
+                $"{_m.Passive.ConsecutiveFailures} consecutive failures (last: {o.Kind}); ejected until {until:O} (ejection {_m.Passive.Ejections})");
             Announce();
         }
     }
 
     private void OnReturn()
     {
-        var before = _state;
-        _state = PassiveEjection.OnTimer(_state, Now);
-        if (before.IsEjected && !_state.IsEjected)
+        var before = _m.Passive;
+        _m.Passive = PassiveEjection.OnTimer(_m.Passive, Now);
+        if (before.IsEjected && !_m.Passive.IsEjected)
         {
             _log.Info("Returned {BackendId} in {RouteId} to rotation on probation", _live.Id, _live.RouteId);
             Raise(ProxEventKinds.BackendReturned, "ejection time over; back in rotation on probation");
             Announce();
         }
-        else if (_state.EjectedUntil is { } until)
+        else if (_m.Passive.EjectedUntil is { } until)
         {
             // the scheduler fired early by a tick: wait out the rest
             Timers.StartSingleTimer("return", ReturnFromEjection.Instance, until - Now);
@@ -177,50 +210,50 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     private void OnProbeOutcome(ProbeOutcome outcome)
     {
         _probing = false;
-        if (_health is null || _healthCfg is null) return;
+        if (_m.Health is null || _healthCfg is null) return;
         var cfg = _healthCfg;
         var r = outcome.Result;
         var ok = HealthExpect.IsOk(r, outcome.BodyPrefix, cfg);
-        var wasUnstable = _health.Unstable;
-        (_health, var transition) = HealthPolicy.OnProbe(_health, r, ok, cfg);
-        _lastProbe = r;
+        var wasUnstable = _m.Health.Unstable;
+        (_m.Health, var transition) = HealthPolicy.OnProbe(_m.Health, r, ok, cfg);
+        _m.LastProbe = r;
 
         var what = r.Error ?? $"status {r.Status}";
         switch (transition)
         {
             case HealthTransition.BecameUnhealthy:
                 _log.Warning("Health checks failed for {BackendId} in {RouteId}: {Failed} in a row (last: {Last})",
-                    _live.Id, _live.RouteId, _health.ConsecutiveFailed, what);
-                Raise(ProxEventKinds.BackendDown, $"{_health.ConsecutiveFailed} failed health checks in a row (last: {what})");
+                    _live.Id, _live.RouteId, _m.Health.ConsecutiveFailed, what);
+                Raise(ProxEventKinds.BackendDown, $"{_m.Health.ConsecutiveFailed} failed health checks in a row (last: {what})");
                 break;
             case HealthTransition.BecameHealthy:
                 _log.Info("Health checks pass again for {BackendId} in {RouteId}", _live.Id, _live.RouteId);
-                Raise(ProxEventKinds.BackendUp, $"{_health.ConsecutiveOk} passed health checks in a row");
+                Raise(ProxEventKinds.BackendUp, $"{_m.Health.ConsecutiveOk} passed health checks in a row");
                 break;
         }
-        if (!wasUnstable && _health.Unstable)
+        if (!wasUnstable && _m.Health.Unstable)
             Raise(ProxEventKinds.BackendUnstable,
                 $"changed state more than {cfg.FlapThreshold} times within {cfg.FlapWindow.TotalSeconds:0} s");
 
         if (_breakerCfg is not null)
         {
-            var before = _breaker;
-            _breaker = CircuitBreaker.OnHealthCheck(before, ok, Now, _breakerCfg);
+            var before = _m.Breaker;
+            _m.Breaker = CircuitBreaker.OnHealthCheck(before, ok, Now, _breakerCfg);
             OnBreakerChanged(before, ok ? "a health check passed" : $"a health check failed ({what})");
         }
 
         Announce();
-        Timers.StartSingleTimer("probe", ProbeNow.Instance, HealthPolicy.NextInterval(_health, cfg, Random.Shared.NextDouble()));
+        Timers.StartSingleTimer("probe", ProbeNow.Instance, HealthPolicy.NextInterval(_m.Health, cfg, Random.Shared.NextDouble()));
     }
 
     // ---- circuit breaker: CircuitBreaker decides, this actor keeps the state, runs the timers and publishes ----
 
     private void OnBreakerResult(RequestOutcome o, BreakerConfig cfg)
     {
-        var before = _breaker;
+        var before = _m.Breaker;
         // while half-open only this period's trials count: anything else was admitted before the breaker opened
         if (before.Mode == BreakerMode.HalfOpen && (o.Trial is null || !ReferenceEquals(o.Trial, _trials))) return;
-        _breaker = CircuitBreaker.OnResult(before, !o.IsBackendFailure, Now, cfg);
+        _m.Breaker = CircuitBreaker.OnResult(before, !o.IsBackendFailure, Now, cfg);
         var why = before.Mode == BreakerMode.HalfOpen
             ? $"trial request {(o.IsBackendFailure ? "failed" : "succeeded")} ({o.Kind})"
             : before.ConsecutiveFailures + 1 >= cfg.ConsecutiveFailures && cfg.ConsecutiveFailures > 0
@@ -238,9 +271,9 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     private void OnBreakerTimer()
     {
         if (_breakerCfg is null) return;
-        var before = _breaker;
-        _breaker = CircuitBreaker.OnTimer(before, Now, _breakerCfg);
-        if (_breaker.Mode == BreakerMode.Open && _breaker.OpenUntil is { } until)
+        var before = _m.Breaker;
+        _m.Breaker = CircuitBreaker.OnTimer(before, Now, _breakerCfg);
+        if (_m.Breaker.Mode == BreakerMode.Open && _m.Breaker.OpenUntil is { } until)
             Timers.StartSingleTimer("breaker", BreakerTimer.Instance, until - Now); // fired a tick early: wait out the rest
         else
             OnBreakerChanged(before, "open time over");
@@ -250,10 +283,10 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     /// reached the backend always reports, as success, failure or timeout, within the attempt timeout.</summary>
     private void OnTrialDeadline(TrialDeadline d)
     {
-        if (_breakerCfg is null || _breaker.Mode != BreakerMode.HalfOpen || !ReferenceEquals(d.Trials, _trials)) return;
+        if (_breakerCfg is null || _m.Breaker.Mode != BreakerMode.HalfOpen || !ReferenceEquals(d.Trials, _trials)) return;
         if (_trials.Remaining == 0)
         {
-            _trials = new HalfOpenPermits(_breakerCfg.HalfOpenTrials - _breaker.TrialSuccesses);
+            _trials = new HalfOpenPermits(_breakerCfg.HalfOpenTrials - _m.Breaker.TrialSuccesses);
             Announce();
         }
         Timers.StartSingleTimer("trial-deadline", new TrialDeadline(_trials), _live.AttemptTimeout + TrialGrace);
@@ -261,7 +294,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
 
     private void OnBreakerChanged(BreakerState before, string why)
     {
-        var after = _breaker;
+        var after = _m.Breaker;
         if (before.Mode == after.Mode && before.Openings == after.Openings) return;
         switch (after.Mode)
         {
@@ -298,7 +331,8 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         var trials = available ? _trials : null;
         if (!force && _announced is { } last && last.Available == available && ReferenceEquals(last.Trials, trials)) return;
         _announced = (available, trials);
-        var until = available ? null : _breaker.OpenUntil ?? _state.EjectedUntil;
+        _m.LastAvailable = available;
+        var until = available ? null : _m.Breaker.OpenUntil ?? _m.Passive.EjectedUntil;
         Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, available, until) { Trials = trials });
     }
 
@@ -310,30 +344,30 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         _live.Config.Url.ToString(),
         _live.Config.Weight,
         Healthy: Available,
-        State: _health is { Healthy: false } ? "down"
-            : _breaker.Mode == BreakerMode.Open ? "open"
-            : _breaker.Mode == BreakerMode.HalfOpen ? "half-open"
-            : _state.IsEjected ? "ejected" : "up",
-        _state.EjectedUntil,
+        State: _m.Health is { Healthy: false } ? "down"
+            : _m.Breaker.Mode == BreakerMode.Open ? "open"
+            : _m.Breaker.Mode == BreakerMode.HalfOpen ? "half-open"
+            : _m.Passive.IsEjected ? "ejected" : "up",
+        _m.Passive.EjectedUntil,
         _live.InFlight,
-        _requests,
-        _failures,
-        _state.ConsecutiveFailures,
-        _state.Ejections,
+        _m.Requests,
+        _m.Failures,
+        _m.Passive.ConsecutiveFailures,
+        _m.Passive.Ejections,
         new LatencySummary(
-            Round(_latency.Percentile(0.50)), Round(_latency.Percentile(0.95)),
-            Round(_latency.Percentile(0.99)), Round(_latency.EwmaMs)))
+            Round(_m.Latency.Percentile(0.50)), Round(_m.Latency.Percentile(0.95)),
+            Round(_m.Latency.Percentile(0.99)), Round(_m.Latency.EwmaMs)))
     {
-        Health = _health is null ? null : HealthStatus(_health),
+        Health = _m.Health is null ? null : HealthStatus(_m.Health),
         Breaker = _breakerCfg is null ? null : BreakerStatus(_breakerCfg),
     };
 
     private BackendBreakerStatus BreakerStatus(BreakerConfig cfg)
     {
-        var (total, failed) = _breaker.Window.Counts(Now);
+        var (total, failed) = _m.Breaker.Window.Counts(Now);
         return new BackendBreakerStatus(
-            _breaker.Mode switch { BreakerMode.Open => "open", BreakerMode.HalfOpen => "half-open", _ => "closed" },
-            _breaker.ConsecutiveFailures, _breaker.Openings, _breaker.OpenUntil,
+            _m.Breaker.Mode switch { BreakerMode.Open => "open", BreakerMode.HalfOpen => "half-open", _ => "closed" },
+            _m.Breaker.ConsecutiveFailures, _m.Breaker.Openings, _m.Breaker.OpenUntil,
             _trials?.Remaining ?? 0, total, failed);
     }
 
@@ -343,7 +377,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         return new BackendHealthStatus(
             h.Healthy, h.Unstable, h.ConsecutiveOk, h.ConsecutiveFailed,
             Math.Round(HealthPolicy.UptimePercent(h), 2), h.History.Length,
-            _lastProbe is { } p ? new LastCheck(p.At, p.Status, Round(p.Latency.TotalMilliseconds), p.Error) : null,
+            _m.LastProbe is { } p ? new LastCheck(p.At, p.Status, Round(p.Latency.TotalMilliseconds), p.Error) : null,
             new CheckLatency(Round(lat.P50Ms), Round(lat.P95Ms), Round(lat.MaxMs)));
     }
 

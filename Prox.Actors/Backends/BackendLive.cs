@@ -11,6 +11,7 @@ public sealed class BackendLive
 {
     private int _inFlight;
     private long _ewmaMicros;
+    private Akka.Actor.IActorRef _mailbox = Akka.Actor.ActorRefs.Nobody;
 
     public BackendLive(string routeId, BackendConfig config)
     {
@@ -29,6 +30,18 @@ public sealed class BackendLive
     /// <summary>The longest one attempt on this backend may take (its own timeout, else the route's request
     /// timeout): how long a half-open breaker waits for a trial to report before it hands out new permits.</summary>
     public TimeSpan AttemptTimeout { get; init; } = TimeoutsConfig.Default.Request;
+
+    /// <summary>Where the request path tells outcomes: the backend actor's current incarnation, which sets it when
+    /// it starts (a crash-restarted actor is a new actor); until then, whoever created the backend.</summary>
+    public Akka.Actor.IActorRef Mailbox
+    {
+        get => Volatile.Read(ref _mailbox);
+        set => Volatile.Write(ref _mailbox, value);
+    }
+
+    /// <summary>Sets <see cref="Mailbox"/> only if nobody has yet (the actor may start before its creator gets here).</summary>
+    public void OfferMailbox(Akka.Actor.IActorRef fallback) =>
+        Interlocked.CompareExchange(ref _mailbox, fallback, Akka.Actor.ActorRefs.Nobody);
 
     public int InFlight => Volatile.Read(ref _inFlight);
 

@@ -42,13 +42,29 @@ public sealed class RouteActor : ReceiveActor
 
     protected override void PreStart()
     {
+        var scheduler = Context.System.Scheduler;
         foreach (var b in _cfg.Backends)
         {
-            var live = new BackendLive(_cfg.Id, b) { AttemptTimeout = b.Timeout ?? _cfg.Timeouts.Request };
-            var actor = Context.ActorOf(BackendActor.Props(live, _cfg.Passive, _prober), ActorName(b.Id));
-            _members.Add(new Member(new BackendEntry(live, b.Weight, actor)));
+            // the slot keeps each backend's state, so a restarted route (or backend actor) carries on from it
+            var memory = _slot.MemoryFor(b, b.Timeout ?? _cfg.Timeouts.Request);
+            var name = ActorName(b.Id);
+            var supervisor = Context.ActorOf(
+                Supervision.Restarts.WithBackoff(BackendActor.Props(memory, _cfg.Passive, _prober), name,
+                    ex => memory.RecordCrash(ex, scheduler.Now)),
+                name);
+            // outcomes go to the supervisor (which forwards) until the backend actor has started and says where it is
+            memory.Live.OfferMailbox(supervisor);
+            _members.Add(new Member(new BackendEntry(memory.Live, b.Weight, supervisor)) { Available = memory.LastAvailable });
         }
         Publish();
+        if (_slot.TakePendingCrash() is { } crash)
+        {
+            _log.Warning("Restarted the actor of route {RouteId} after {Exception}: {Message} (crash {Crashes})",
+                _cfg.Id, crash.Exception, crash.Message, crash.Count);
+            Raise(ProxEventKinds.ActorRestarted,
+                $"route actor restarted after {crash.Exception}: {crash.Message} (crash {crash.Count}, " +
+                $"{(Context.System.Scheduler.Now - crash.At).TotalSeconds:0.###} s backoff); backends kept their state");
+        }
     }
 
     private void OnAvailabilityChanged(BackendAvailabilityChanged msg)
@@ -76,8 +92,9 @@ public sealed class RouteActor : ReceiveActor
 
     protected override void PostRestart(Exception reason)
     {
+        // restarted in place (a parent without backoff, e.g. in tests): report like a backoff restart
+        _slot.RecordCrash(reason, Context.System.Scheduler.Now);
         base.PostRestart(reason);
-        Raise(ProxEventKinds.ActorRestarted, $"route actor restarted after {reason.GetType().Name}: {reason.Message}");
     }
 
     private void Raise(string kind, string detail) =>
@@ -116,10 +133,17 @@ public sealed class RouteActor : ReceiveActor
         var eligible = _members.Count(m => m.Available);
         var version = _version;
         var cfg = _cfg;
-        Gather.AskAll<BackendStatus>(_members.Select(m => m.Entry.Actor), GetBackendStatus.Instance, StatusTimeout, Sender,
+        var members = _members.Select(m => (m.Entry, m.Available)).ToArray();
+        Gather.AskAll<BackendStatus>(members.Select(m => m.Entry.Actor), GetBackendStatus.Instance, StatusTimeout, Sender,
             backends => new RouteStatus(cfg.Id, cfg.LoadBalancing.Name(), cfg.Match.PathPrefix,
-                cfg.Match.Hosts.IsDefault ? [] : cfg.Match.Hosts, eligible, version, [.. backends]));
+                cfg.Match.Hosts.IsDefault ? [] : cfg.Match.Hosts, eligible, version, [.. backends]),
+            // a backend actor waiting out its restart backoff cannot answer: say so rather than fail the whole status
+            i => Restarting(members[i].Entry, members[i].Available));
     }
+
+    private static BackendStatus Restarting(BackendEntry e, bool available) => new(
+        e.Id, e.Live.Config.Url.ToString(), e.Weight, available, "restarting", null, e.Live.InFlight,
+        0, 0, 0, 0, new Backends.LatencySummary(0, 0, 0, Math.Round(e.Live.EwmaMicros / 1000.0, 3)));
 
     /// <summary>Actor names allow a limited alphabet; backend ids are host:port or user text.</summary>
     internal static string ActorName(string backendId)

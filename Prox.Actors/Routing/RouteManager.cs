@@ -20,6 +20,7 @@ public sealed class RouteManager : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _routes = new();
     private readonly HashSet<string> _published = new();
+    private readonly Dictionary<string, RouteSlot> _slots = new();
 
     public RouteManager(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober)
     {
@@ -37,10 +38,16 @@ public sealed class RouteManager : ReceiveActor
     protected override void PreStart()
     {
         var entries = new List<(RouteMatch, RouteSlot)>();
+        var scheduler = Context.System.Scheduler;
         foreach (var r in _cfg.Routes)
         {
-            var slot = new RouteSlot(r.Id);
-            _routes[r.Id] = Context.ActorOf(RouteActor.Props(r, slot, _prober), "route-" + Uri.EscapeDataString(r.Id));
+            // a restarted manager finds its routes' slots (and the backend state in them) in the store
+            var slot = _store.Table.Slots.FirstOrDefault(x => x.RouteId == r.Id) ?? new RouteSlot(r.Id);
+            var name = "route-" + Uri.EscapeDataString(r.Id);
+            _routes[r.Id] = Context.ActorOf(
+                Supervision.Restarts.WithBackoff(RouteActor.Props(r, slot, _prober), name, ex => slot.RecordCrash(ex, scheduler.Now)),
+                name);
+            _slots[r.Id] = slot;
             entries.Add((r.Match, slot));
         }
         _store.PublishTable(new RouteTable(entries));
@@ -66,7 +73,17 @@ public sealed class RouteManager : ReceiveActor
         route.Forward(msg);
     }
 
-    private void ReplyStatus() =>
-        Gather.AskAll<RouteStatus>(_cfg.Routes.Select(r => _routes[r.Id]), GetRouteStatus.Instance, StatusTimeout, Sender,
-            routes => new ProxStatus([.. routes]));
+    private void ReplyStatus()
+    {
+        var routes = _cfg.Routes;
+        var slots = _slots;
+        Gather.AskAll<RouteStatus>(routes.Select(r => _routes[r.Id]), GetRouteStatus.Instance, StatusTimeout, Sender,
+            statuses => new ProxStatus([.. statuses]),
+            // a route actor waiting out its restart backoff: its last snapshot is still what serves
+            i => Restarting(routes[i], slots[routes[i].Id].Current));
+    }
+
+    private static RouteStatus Restarting(RouteConfig r, RouteSnapshot? snap) =>
+        new(r.Id, r.LoadBalancing.Name(), r.Match.PathPrefix, r.Match.Hosts.IsDefault ? [] : r.Match.Hosts,
+            snap?.Eligible.Length ?? 0, snap?.Version ?? 0, []);
 }

@@ -1,3 +1,8 @@
+using System.Collections.Concurrent;
+using Prox.Actors.Backends;
+using Prox.Actors.Config;
+using Prox.Actors.Supervision;
+
 namespace Prox.Actors.Routing;
 
 /// <summary>
@@ -16,4 +21,25 @@ public sealed class RouteSlot
     public RouteSnapshot? Current => _current;
 
     internal void Publish(RouteSnapshot snapshot) => _current = snapshot;
+
+    private readonly ConcurrentDictionary<string, BackendMemory> _backends = new();
+    private CrashRecord? _pendingCrash;
+    private int _crashes;
+
+    /// <summary>Called by the route actor's supervisor when it crashed; the next incarnation reports it.</summary>
+    public void RecordCrash(Exception ex, DateTimeOffset at)
+    {
+        var n = Interlocked.Increment(ref _crashes);
+        Volatile.Write(ref _pendingCrash, new CrashRecord(ex.GetType().Name, ex.Message, at, n));
+    }
+
+    /// <summary>The crash not yet reported by a new incarnation of the route actor, if any; clears it.</summary>
+    public CrashRecord? TakePendingCrash() => Interlocked.Exchange(ref _pendingCrash, null);
+
+    /// <summary>
+    /// The state of backend <paramref name="backend"/> that outlives its actors: the same instance for every
+    /// incarnation of the backend's actor and of the route's actor, created on first use.
+    /// </summary>
+    public BackendMemory MemoryFor(BackendConfig backend, TimeSpan attemptTimeout) =>
+        _backends.GetOrAdd(backend.Id, _ => new BackendMemory(new BackendLive(RouteId, backend) { AttemptTimeout = attemptTimeout }));
 }

@@ -135,7 +135,7 @@ public sealed class ProxyHandler
             var elapsed = Stopwatch.GetElapsedTime(t0);
 
             var (kind, failure) = Classify(ctx, error, transformer);
-            backend.Actor.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed) { Trial = trial }, ActorRefs.NoSender);
+            backend.Live.Mailbox.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed) { Trial = trial }, ActorRefs.NoSender);
 
             if (failure == Failure.None) return; // the response went to the client
             if (failure == Failure.Client) return; // the client left or broke its request; nothing to say

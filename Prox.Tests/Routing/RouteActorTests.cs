@@ -71,19 +71,33 @@ public class RouteActorTests : TestKit
     }
 
     [Fact]
-    public void BackendActorRestarted_WhileEjected_RouteTakesItBack()
+    public void BackendActorRestarted_WhileEjected_KeepsItsStateAndTimer()
     {
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe<ProxEvent>(events);
         var (_, parent, slot) = Start(Route("a:1", "b:2"));
         var b = slot.Current!.Eligible[1];
         b.Actor.Tell(new RequestOutcome(OutcomeKind.ConnectFailure, 0, TimeSpan.Zero));
         parent.ExpectMsg<RouteSnapshotPublished>(p => p.Version == 2);
         Assert.Single(slot.Current!.Eligible);
+        events.ExpectMsg<ProxEvent>(e => e.Kind == ProxEventKinds.BackendEjected);
 
-        // a crash restarts the actor with fresh state; the route must not keep it out of rotation forever
+        // a crash: the supervisor restarts the actor after its backoff, from the same memory
         EventFilter.Exception<Prox.Actors.Supervision.InjectedFaultException>().ExpectOne(() =>
             b.Actor.Tell(new Prox.Actors.Supervision.InjectFault("test")));
-        parent.ExpectMsg<RouteSnapshotPublished>(p => p.Version == 3);
-        Assert.Equal(2, slot.Current!.Eligible.Length);
+        Scheduler.Advance(Prox.Actors.Supervision.Restarts.MinBackoff * 1.3); // backoff incl. random factor
+        var restarted = events.ExpectMsg<ProxEvent>(e => e.Kind == ProxEventKinds.ActorRestarted);
+        Assert.Equal("b:2", restarted.Backend);
+        Assert.Contains("crash 1", restarted.Detail);
+        Assert.Single(slot.Current!.Eligible); // still ejected: the restart did not wipe the ejection
+        b.Actor.Tell(GetBackendStatus.Instance);
+        var status = ExpectMsg<BackendStatus>();
+        Assert.Equal(("ejected", 1L, 1), (status.State, status.Failures, status.Ejections));
+
+        // and the new incarnation re-armed the return timer
+        Scheduler.Advance(TimeSpan.FromSeconds(5));
+        events.ExpectMsg<ProxEvent>(e => e.Kind == ProxEventKinds.BackendReturned);
+        AwaitAssert(() => Assert.Equal(2, slot.Current!.Eligible.Length));
     }
 
     [Fact]
@@ -129,6 +143,7 @@ public class RouteActorTests : TestKit
 
         EventFilter.Exception<Prox.Actors.Supervision.InjectedFaultException>().ExpectOne(() =>
             slot.Current!.Eligible[0].Actor.Tell(new Prox.Actors.Supervision.InjectFault("drill")));
+        Scheduler.Advance(Prox.Actors.Supervision.Restarts.MinBackoff * 1.3);
         var backendRestart = events.ExpectMsg<ProxEvent>(e => e.Kind == ProxEventKinds.ActorRestarted);
         Assert.Equal("a:1", backendRestart.Backend);
         Assert.Contains("drill", backendRestart.Detail);
@@ -136,23 +151,29 @@ public class RouteActorTests : TestKit
     }
 
     [Fact]
-    public void CrashedRouteActor_Restarts_EmitsEvent_AndRepublishes()
+    public void CrashedRouteActor_Restarts_EmitsEvent_AndRepublishes_BackendStateKept()
     {
         var events = CreateTestProbe();
         Sys.EventStream.Subscribe<ProxEvent>(events);
         var slot = new RouteSlot("api");
-        var route = Sys.ActorOf(RouteActor.Props(Route("a:1", "b:2"), slot)); // default (restarting) supervision
+        var route = Sys.ActorOf(RouteActor.Props(Route("a:1", "b:2"), slot)); // default (in-place restart) supervision
         AwaitCondition(() => slot.Current is not null);
+        slot.Current!.Eligible[0].Actor.Tell(new RequestOutcome(OutcomeKind.ConnectFailure, 0, TimeSpan.Zero)); // ejects a
+        AwaitCondition(() => slot.Current!.Eligible.Length == 1);
         var before = slot.Current!;
 
         EventFilter.Exception<Prox.Actors.Supervision.InjectedFaultException>().ExpectOne(() =>
             route.Tell(new Prox.Actors.Supervision.InjectFault("drill")));
 
-        var restarted = events.ExpectMsg<ProxEvent>(e => e.Kind == ProxEventKinds.ActorRestarted);
+        var restarted = events.FishForMessage<ProxEvent>(e => e.Kind == ProxEventKinds.ActorRestarted);
         Assert.Equal(("api", (string?)null), (restarted.Route, restarted.Backend));
-        // the restarted route republishes a full snapshot, so requests keep being served
+        Assert.Contains("drill", restarted.Detail);
+        // the restarted route republishes a snapshot built from the backends' kept state: a is still ejected
         AwaitAssert(() => Assert.NotSame(before, slot.Current));
-        Assert.Equal(2, slot.Current!.Eligible.Length);
+        Assert.Equal(["b:2"], slot.Current!.Eligible.Select(e => e.Id));
+        route.Tell(GetRouteStatus.Instance);
+        var status = ExpectMsg<RouteStatus>();
+        Assert.Equal(("ejected", 1, 1L), (status.Backends[0].State, status.Backends[0].Ejections, status.Backends[0].Failures));
     }
 
     [Fact]
@@ -166,5 +187,35 @@ public class RouteActorTests : TestKit
         Assert.Equal("round-robin", status.Policy);
         Assert.Equal(2, status.Eligible);
         Assert.Equal([1L, 0L], status.Backends.Select(b => b.Requests));
+    }
+
+    [Fact]
+    public void BackendActorCrashingRepeatedly_RestartDelayDoubles_StatusSaysRestartingMeanwhile()
+    {
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe<ProxEvent>(events);
+        var (actor, _, slot) = Start(Route("a:1"));
+        var a = slot.Current!.Eligible[0];
+        AwaitCondition(() => a.Live.Mailbox != a.Actor); // the actor said where it lives: outcomes skip the supervisor
+
+        var min = Prox.Actors.Supervision.Restarts.MinBackoff;
+        foreach (var n in new[] { 1, 2, 3 })
+        {
+            var incarnation = a.Live.Mailbox;
+            EventFilter.Exception<Prox.Actors.Supervision.InjectedFaultException>().ExpectOne(() =>
+                a.Actor.Tell(new Prox.Actors.Supervision.InjectFault("again")));
+            var delay = min * Math.Pow(2, n - 1); // 200 ms, 400 ms, 800 ms (+ up to 20% random)
+
+            Scheduler.Advance(delay * 0.95);
+            events.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+            // waiting out the backoff: the route still answers for it
+            actor.Tell(GetRouteStatus.Instance);
+            Assert.Equal("restarting", ExpectMsg<RouteStatus>().Backends[0].State);
+
+            Scheduler.Advance(delay * 0.3);
+            var restarted = events.FishForMessage<ProxEvent>(e => e.Kind == ProxEventKinds.ActorRestarted);
+            Assert.Contains($"crash {n}", restarted.Detail);
+            AwaitCondition(() => a.Live.Mailbox != incarnation && a.Live.Mailbox != a.Actor);
+        }
     }
 }

@@ -1,0 +1,54 @@
+using Prox.Actors.Breaker;
+using Prox.Actors.Health;
+using Prox.Actors.Supervision;
+
+namespace Prox.Actors.Backends;
+
+/// <summary>
+/// Everything a backend's actor knows that must outlive the actor: counters, latency statistics, passive
+/// ejection, breaker and health state. Its route's <c>RouteSlot</c> keeps it, and every incarnation of the
+/// <see cref="BackendActor"/> (and of its RouteActor) is handed the same instance, so a crash and restart loses
+/// nothing. Only the current incarnation touches it; incarnations never overlap (a new one is created after the
+/// old one stopped, which orders their memory accesses).
+/// </summary>
+public sealed class BackendMemory
+{
+    private int _lastAvailable = 1;
+    private CrashRecord? _pendingCrash;
+    private int _crashes;
+
+    public BackendMemory(BackendLive live) => Live = live;
+
+    /// <summary>The values the request path reads and updates directly.</summary>
+    public BackendLive Live { get; }
+
+    public long Requests { get; set; }
+    public long Failures { get; set; }
+    public LatencyStats Latency { get; } = new();
+    public PassiveState Passive { get; set; } = PassiveState.Initial;
+    public BreakerState Breaker { get; set; } = BreakerState.Initial;
+
+    /// <summary>Null until the first incarnation with health checks starts.</summary>
+    public HealthState? Health { get; set; }
+    public ProbeResult? LastProbe { get; set; }
+
+    /// <summary>What the actor last told its route; a restarted route starts from it instead of assuming "up".</summary>
+    public bool LastAvailable
+    {
+        get => Volatile.Read(ref _lastAvailable) == 1;
+        set => Volatile.Write(ref _lastAvailable, value ? 1 : 0);
+    }
+
+    /// <summary>Crashes of this backend's actor since Prox started.</summary>
+    public int Crashes => Volatile.Read(ref _crashes);
+
+    /// <summary>Called by the supervisor when the actor crashed; the next incarnation reports it.</summary>
+    public void RecordCrash(Exception ex, DateTimeOffset at)
+    {
+        var n = Interlocked.Increment(ref _crashes);
+        Volatile.Write(ref _pendingCrash, new CrashRecord(ex.GetType().Name, ex.Message, at, n));
+    }
+
+    /// <summary>The crash not yet reported by a new incarnation, if any; clears it.</summary>
+    public CrashRecord? TakePendingCrash() => Interlocked.Exchange(ref _pendingCrash, null);
+}
