@@ -56,6 +56,9 @@ public sealed record RouteConfig(
 {
     /// <summary>Active health checks for the route's backends; null = none (passive ejection only).</summary>
     public Health.HealthConfig? Health { get; init; }
+
+    /// <summary>The route's default recovery action for its backends (each backend's own block overrides it key by key); null = none.</summary>
+    public Recovery.RecoveryConfig? Recovery { get; init; }
 }
 
 /// <param name="PathPrefix">Matched on whole path segments: <c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>. Starts with <c>/</c>; the parser drops trailing slashes (except for <c>/</c> itself).</param>
@@ -79,6 +82,9 @@ public sealed record BackendConfig(string Id, Uri Url, int Weight, TimeSpan? Tim
 {
     /// <summary>This backend's own health-check settings, already merged over the route's; null = the route's.</summary>
     public Health.HealthConfig? Health { get; init; }
+
+    /// <summary>This backend's recovery action, already merged over the route's; null = none. Config file only.</summary>
+    public Recovery.RecoveryConfig? Recovery { get; init; }
 
     /// <summary>Weight when the config gives none.</summary>
     public const int DefaultWeight = 1;
