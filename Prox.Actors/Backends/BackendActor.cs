@@ -3,6 +3,7 @@ using Akka.Event;
 using Prox.Actors.Config;
 using Prox.Actors.Events;
 using Prox.Actors.Health;
+using Prox.Actors.Recovery;
 
 namespace Prox.Actors.Backends;
 
@@ -46,7 +47,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     private long _requests;
     private long _failures;
 
-    public BackendActor(BackendLive live, PassiveConfig passive, IHealthProber? prober)
+    public BackendActor(BackendLive live, PassiveConfig passive, IHealthProber? prober, IRecoveryRunner? runner = null)
     {
         _live = live;
         _passive = passive;
@@ -58,14 +59,19 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         Receive<ProbeNow>(_ => StartProbe());
         Receive<ProbeOutcome>(OnProbeOutcome);
         Receive<GetBackendStatus>(_ => Sender.Tell(Status()));
+        _runner = runner;
+        _recoveryCfg = runner is null ? null : live.Config.Recovery;
+        Receive<RecoveryDue>(_ => OnRecoveryDue());
+        Receive<RecoveryActionCompleted>(OnRecoveryActionCompleted);
         Receive<Supervision.InjectFault>(f => throw new Supervision.InjectedFaultException(f.Reason));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="prober">Runs active health checks when the backend's config has them; null = never probe.</param>
-    public static Props Props(BackendLive live, PassiveConfig passive, IHealthProber? prober = null) =>
-        Akka.Actor.Props.Create(() => new BackendActor(live, passive, prober));
+    /// <param name="runner">Runs the backend's recovery action when its config has one; null = never recover.</param>
+    public static Props Props(BackendLive live, PassiveConfig passive, IHealthProber? prober = null, IRecoveryRunner? runner = null) =>
+        Akka.Actor.Props.Create(() => new BackendActor(live, passive, prober, runner));
 
     protected override void PreStart()
     {
@@ -187,6 +193,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         if (!force && _announced == available) return;
         _announced = available;
         Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, available, available ? null : _state.EjectedUntil));
+        RecoveryOnAvailability(available);
     }
 
     private void Raise(string kind, string detail) =>
@@ -209,6 +216,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
             Round(_latency.Percentile(0.99)), Round(_latency.EwmaMs)))
     {
         Health = _health is null ? null : HealthStatus(_health),
+        Recovery = RecoveryStatus(),
     };
 
     private BackendHealthStatus HealthStatus(HealthState h)
@@ -222,4 +230,76 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     }
 
     private static double Round(double ms) => Math.Round(ms, 3);
+
+    #region Recovery actions
+    // All recovery state is the one immutable _recovery; RecoveryPolicy decides, these methods only apply its steps.
+
+    private sealed record RecoveryDue
+    {
+        public static readonly RecoveryDue Instance = new();
+    }
+
+    /// <summary>A recovery action's result, tagged with its attempt so a late one cannot be taken for another's.</summary>
+    private sealed record RecoveryActionCompleted(int Attempt, RecoveryActionResult Result);
+
+    private const string RecoveryTimer = "recovery";
+    private readonly IRecoveryRunner? _runner;
+    private readonly RecoveryConfig? _recoveryCfg;
+    private RecoveryState _recovery = RecoveryState.Initial;
+
+    private void RecoveryOnAvailability(bool available)
+    {
+        if (_recoveryCfg is null) return;
+        ApplyRecovery(RecoveryPolicy.OnAvailability(_recovery, available, Now, _recoveryCfg));
+    }
+
+    private void OnRecoveryDue()
+    {
+        if (_recoveryCfg is null) return;
+        ApplyRecovery(RecoveryPolicy.OnTimer(_recovery, Now, _recoveryCfg, Random.Shared.NextDouble()));
+    }
+
+    private void OnRecoveryActionCompleted(RecoveryActionCompleted c)
+    {
+        if (_recoveryCfg is null) return;
+        ApplyRecovery(RecoveryPolicy.OnActionResult(_recovery, c.Attempt, c.Result, Now, _recoveryCfg));
+    }
+
+    private void ApplyRecovery(RecoveryStep step)
+    {
+        _recovery = step.State;
+        foreach (var e in step.Events)
+        {
+            if (e.Kind == ProxEventKinds.RecoverySucceeded)
+                _log.Info("Recovery of {BackendId} in {RouteId} succeeded: {Detail}", _live.Id, _live.RouteId, e.Detail);
+            else
+                _log.Warning("Recovery of {BackendId} in {RouteId}: {EventKind} {Detail}", _live.Id, _live.RouteId, e.Kind, e.Detail);
+            Raise(e.Kind, e.Detail);
+        }
+        if (step.RunAction && _recoveryCfg is not null && _runner is not null && _recovery.Pending is { } p)
+        {
+            var attempt = p.Number;
+            // the runner never throws; a faulted task still becomes a failed attempt, never a stuck one
+            _runner.RunAsync(_recoveryCfg, CancellationToken.None).PipeTo(Self,
+                success: r => new RecoveryActionCompleted(attempt, r),
+                failure: ex => new RecoveryActionCompleted(attempt, new RecoveryActionResult(false, $"runner error: {ex.Message}", TimeSpan.Zero)));
+        }
+        // the timer always mirrors the state: armed for the next due attempt, cancelled while up
+        if (_recovery.NextAttemptAt is { } due && _recovery.Pending is not { Running: true })
+            Timers.StartSingleTimer(RecoveryTimer, RecoveryDue.Instance, Max(due - Now, TimeSpan.FromMilliseconds(1)));
+        else
+            Timers.Cancel(RecoveryTimer);
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private BackendRecoveryStatus? RecoveryStatus()
+    {
+        if (_recoveryCfg is null) return null;
+        var r = _recovery;
+        return new BackendRecoveryStatus(_recoveryCfg.Describe(), r.Attempts, r.Successes, r.Failures,
+            r.SuccessRate is { } rate ? Math.Round(rate, 4) : null, r.DownSince, r.NextAttemptAt,
+            r.LastAttempt is { } a ? new LastRecoveryAttempt(a.At, a.Number, a.ActionOk, a.Detail) : null);
+    }
+    #endregion
 }

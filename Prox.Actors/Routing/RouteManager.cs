@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Prox.Actors.Config;
 using Prox.Actors.Health;
+using Prox.Actors.Recovery;
 
 namespace Prox.Actors.Routing;
 
@@ -17,22 +18,24 @@ public sealed class RouteManager : ReceiveActor
     private readonly ProxConfig _cfg;
     private readonly ProxSnapshotStore _store;
     private readonly IHealthProber? _prober;
+    private readonly IRecoveryRunner? _runner;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _routes = new();
     private readonly HashSet<string> _published = new();
 
-    public RouteManager(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober)
+    public RouteManager(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober, IRecoveryRunner? runner = null)
     {
         _cfg = cfg;
         _store = store;
         _prober = prober;
+        _runner = runner;
         Receive<RouteSnapshotPublished>(OnPublished);
         Receive<GetProxStatus>(_ => ReplyStatus());
         Receive<Supervision.CrashActor>(OnCrash);
     }
 
-    public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null) =>
-        Akka.Actor.Props.Create(() => new RouteManager(cfg, store, prober));
+    public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null, IRecoveryRunner? runner = null) =>
+        Akka.Actor.Props.Create(() => new RouteManager(cfg, store, prober, runner));
 
     protected override void PreStart()
     {
@@ -40,7 +43,7 @@ public sealed class RouteManager : ReceiveActor
         foreach (var r in _cfg.Routes)
         {
             var slot = new RouteSlot(r.Id);
-            _routes[r.Id] = Context.ActorOf(RouteActor.Props(r, slot, _prober), "route-" + Uri.EscapeDataString(r.Id));
+            _routes[r.Id] = Context.ActorOf(RouteActor.Props(r, slot, _prober, _runner), "route-" + Uri.EscapeDataString(r.Id));
             entries.Add((r.Match, slot));
         }
         _store.PublishTable(new RouteTable(entries));
