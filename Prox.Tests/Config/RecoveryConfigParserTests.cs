@@ -149,6 +149,30 @@ public sealed class RecoveryConfigParserTests
         Assert.NotNull(Assert.Single(route.Backends).Recovery);
     }
 
+    [Fact]
+    public void ParseFile_FullExample_HasRouteRecoveryAndBackendOverride()
+    {
+        var result = ProxConfigParser.ParseFile(Path.Combine(RepoRoot(), "config", "examples", "full.conf"));
+        Assert.True(result.IsValid, string.Join(Environment.NewLine, result.Errors));
+
+        var api = result.Config!.Routes.Single(r => r.Id == "api");
+        Assert.NotNull(api.Recovery!.Http);
+        Assert.Equal(api.Recovery, api.Backends.Single(b => b.Id == "api-1").Recovery);
+        var own = api.Backends.Single(b => b.Id == "api-2").Recovery!;
+        Assert.Equal(("command /usr/bin/systemctl", TimeSpan.FromMinutes(1), api.Recovery.MaxBackoff), (own.Describe(), own.After, own.MaxBackoff));
+        Assert.All(result.Config.Routes.Single(r => r.Id == "static").Backends, b => Assert.Null(b.Recovery));
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Prox.Akka.sln")))
+                return dir.FullName;
+        }
+        throw new InvalidOperationException("Prox.Akka.sln not found above " + AppContext.BaseDirectory);
+    }
+
     // ---- validation ----
 
     public static TheoryData<string, string, string> InvalidConfigs() => new()
