@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Prox.Actors;
 using Prox.Actors.Config;
 using Prox.Actors.Health;
+using Prox.Actors.Recovery;
 using Prox.Actors.Routing;
 using Prox.Http;
 using Prox.Http.Admin;
@@ -75,6 +76,7 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton(Store);
         builder.Services.AddSingleton<ForwardingClients>();
         builder.Services.AddSingleton<HttpHealthProber>();
+        builder.Services.AddSingleton<RecoveryRunner>();
         builder.Services.AddSingleton(sp => new ProxRuntime(Config, Store,
             () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>()));
         builder.Services.AddSingleton<ProxyHandler>();
@@ -97,7 +99,8 @@ public sealed class ProxHost : IAsyncDisposable
             });
             ab.WithActors((system, registry) =>
                 registry.Register<ProxSupervisor>(system.ActorOf(
-                    ProxSupervisor.Props(Config, Store, sp.GetRequiredService<HttpHealthProber>()), "prox")));
+                    ProxSupervisor.Props(Config, Store, sp.GetRequiredService<HttpHealthProber>(),
+                        sp.GetRequiredService<RecoveryRunner>()), "prox")));
         });
 
         var app = builder.Build();

@@ -4,6 +4,7 @@ using Prox.Actors.Breaker;
 using Prox.Actors.Config;
 using Prox.Actors.Events;
 using Prox.Actors.Health;
+using Prox.Actors.Recovery;
 
 namespace Prox.Actors.Backends;
 
@@ -55,7 +56,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     private bool _probing;
     private (bool Available, HalfOpenPermits? Trials)? _announced;
 
-    public BackendActor(BackendMemory memory, PassiveConfig passive, IHealthProber? prober)
+    public BackendActor(BackendMemory memory, PassiveConfig passive, IHealthProber? prober, IRecoveryRunner? runner = null)
     {
         _m = memory;
         var live = memory.Live;
@@ -72,6 +73,10 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         Receive<BreakerTimer>(_ => OnBreakerTimer());
         Receive<TrialDeadline>(OnTrialDeadline);
         Receive<GetBackendStatus>(_ => Sender.Tell(Status()));
+        _runner = runner;
+        _recoveryCfg = runner is null ? null : live.Config.Recovery;
+        Receive<RecoveryDue>(_ => OnRecoveryDue());
+        Receive<RecoveryActionCompleted>(OnRecoveryActionCompleted);
         Receive<Supervision.InjectFault>(f => throw new Supervision.InjectedFaultException(f.Reason));
     }
 
@@ -79,12 +84,13 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
 
     /// <param name="memory">The backend's state, kept across restarts: every incarnation created from these Props shares it.</param>
     /// <param name="prober">Runs active health checks when the backend's config has them; null = never probe.</param>
-    public static Props Props(BackendMemory memory, PassiveConfig passive, IHealthProber? prober = null) =>
-        Akka.Actor.Props.Create(() => new BackendActor(memory, passive, prober));
+    /// <param name="runner">Runs the backend's recovery action when its config has one; null = never recover.</param>
+    public static Props Props(BackendMemory memory, PassiveConfig passive, IHealthProber? prober = null, IRecoveryRunner? runner = null) =>
+        Akka.Actor.Props.Create(() => new BackendActor(memory, passive, prober, runner));
 
     /// <summary>Props with fresh state for <paramref name="live"/>.</summary>
-    public static Props Props(BackendLive live, PassiveConfig passive, IHealthProber? prober = null) =>
-        Props(new BackendMemory(live), passive, prober);
+    public static Props Props(BackendLive live, PassiveConfig passive, IHealthProber? prober = null, IRecoveryRunner? runner = null) =>
+        Props(new BackendMemory(live), passive, prober, runner);
 
     protected override void PreStart()
     {
@@ -96,6 +102,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
             Timers.StartSingleTimer("probe", ProbeNow.Instance, TimeSpan.FromMilliseconds(1));
         }
         ResumeTimers();
+        ResumeRecovery();
         if (_m.TakePendingCrash() is { } crash)
         {
             _log.Warning("Restarted the actor of {BackendId} in {RouteId} after {Exception}: {Message} (crash {Crashes})",
@@ -334,6 +341,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         _m.LastAvailable = available;
         var until = available ? null : _m.Breaker.OpenUntil ?? _m.Passive.EjectedUntil;
         Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, available, until) { Trials = trials });
+        RecoveryOnAvailability(available);
     }
 
     private void Raise(string kind, string detail) =>
@@ -360,6 +368,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     {
         Health = _m.Health is null ? null : HealthStatus(_m.Health),
         Breaker = _breakerCfg is null ? null : BreakerStatus(_breakerCfg),
+        Recovery = RecoveryStatus(),
     };
 
     private BackendBreakerStatus BreakerStatus(BreakerConfig cfg)
@@ -382,4 +391,89 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     }
 
     private static double Round(double ms) => Math.Round(ms, 3);
+
+    #region Recovery actions
+    // All recovery state is the one immutable _m.Recovery (kept across restarts); RecoveryPolicy decides, these methods
+    // only apply its steps.
+
+    private sealed record RecoveryDue
+    {
+        public static readonly RecoveryDue Instance = new();
+    }
+
+    /// <summary>A recovery action's result, tagged with its attempt so a late one cannot be taken for another's.</summary>
+    private sealed record RecoveryActionCompleted(int Attempt, RecoveryActionResult Result);
+
+    private const string RecoveryTimer = "recovery";
+    private readonly IRecoveryRunner? _runner;
+    private readonly RecoveryConfig? _recoveryCfg;
+
+    /// <summary>A new incarnation picks up its predecessor's recovery: re-arms the timer, and judges an action that
+    /// was running when the old one crashed as failed (its result went to the dead incarnation).</summary>
+    private void ResumeRecovery()
+    {
+        if (_recoveryCfg is null) return;
+        if (_m.Recovery.Pending is { Running: true } p)
+            ApplyRecovery(RecoveryPolicy.OnActionResult(_m.Recovery, p.Number,
+                new RecoveryActionResult(false, "the backend's actor restarted while the action ran; its result is unknown", TimeSpan.Zero),
+                Now, _recoveryCfg));
+        else
+            ApplyRecovery(RecoveryStep.Same(_m.Recovery));
+    }
+
+    private void RecoveryOnAvailability(bool available)
+    {
+        if (_recoveryCfg is null) return;
+        ApplyRecovery(RecoveryPolicy.OnAvailability(_m.Recovery, available, Now, _recoveryCfg));
+    }
+
+    private void OnRecoveryDue()
+    {
+        if (_recoveryCfg is null) return;
+        ApplyRecovery(RecoveryPolicy.OnTimer(_m.Recovery, Now, _recoveryCfg, Random.Shared.NextDouble()));
+    }
+
+    private void OnRecoveryActionCompleted(RecoveryActionCompleted c)
+    {
+        if (_recoveryCfg is null) return;
+        ApplyRecovery(RecoveryPolicy.OnActionResult(_m.Recovery, c.Attempt, c.Result, Now, _recoveryCfg));
+    }
+
+    private void ApplyRecovery(RecoveryStep step)
+    {
+        _m.Recovery = step.State;
+        foreach (var e in step.Events)
+        {
+            if (e.Kind == ProxEventKinds.RecoverySucceeded)
+                _log.Info("Recovery of {BackendId} in {RouteId} succeeded: {Detail}", _live.Id, _live.RouteId, e.Detail);
+            else
+                _log.Warning("Recovery of {BackendId} in {RouteId}: {EventKind} {Detail}", _live.Id, _live.RouteId, e.Kind, e.Detail);
+            Raise(e.Kind, e.Detail);
+        }
+        if (step.RunAction && _recoveryCfg is not null && _runner is not null && _m.Recovery.Pending is { } p)
+        {
+            var attempt = p.Number;
+            // the runner never throws; a faulted task still becomes a failed attempt, never a stuck one
+            _runner.RunAsync(_recoveryCfg, CancellationToken.None).PipeTo(Self,
+                success: r => new RecoveryActionCompleted(attempt, r),
+                failure: ex => new RecoveryActionCompleted(attempt, new RecoveryActionResult(false, $"runner error: {ex.Message}", TimeSpan.Zero)));
+        }
+        // the timer always mirrors the state: armed for the next due attempt, cancelled while up
+        if (_m.Recovery.NextAttemptAt is { } due && _m.Recovery.Pending is not { Running: true })
+            Timers.StartSingleTimer(RecoveryTimer, RecoveryDue.Instance, Max(due - Now, TimeSpan.FromMilliseconds(1)));
+        else
+            Timers.Cancel(RecoveryTimer);
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private BackendRecoveryStatus? RecoveryStatus()
+    {
+        if (_recoveryCfg is null) return null;
+        var r = _m.Recovery;
+        return new BackendRecoveryStatus(_recoveryCfg.Describe(), r.Attempts, r.Successes, r.Failures,
+            r.SuccessRate is { } rate ? Math.Round(rate, 4) : null, r.DownSince, r.NextAttemptAt,
+            r.LastAttempt is { } a ? new LastRecoveryAttempt(a.At, a.Number, a.ActionOk, a.Detail) : null);
+    }
+    #endregion
 }

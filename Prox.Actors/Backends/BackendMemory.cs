@@ -32,6 +32,9 @@ public sealed class BackendMemory
     public HealthState? Health { get; set; }
     public ProbeResult? LastProbe { get; set; }
 
+    /// <summary>Recovery actions: attempts, outcomes and the open outage.</summary>
+    public Recovery.RecoveryState Recovery { get; set; } = Prox.Actors.Recovery.RecoveryState.Initial;
+
     /// <summary>What the actor last told its route; a restarted route starts from it instead of assuming "up".</summary>
     public bool LastAvailable
     {

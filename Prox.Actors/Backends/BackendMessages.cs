@@ -63,6 +63,9 @@ public sealed record BackendStatus(
 
     /// <summary>The circuit breaker, when configured.</summary>
     public BackendBreakerStatus? Breaker { get; init; }
+
+    /// <summary>Recovery actions, when configured.</summary>
+    public BackendRecoveryStatus? Recovery { get; init; }
 }
 
 /// <summary>What <c>/status</c> shows of a backend's circuit breaker.</summary>
@@ -77,6 +80,26 @@ public sealed record BackendBreakerStatus(
     int TrialsLeft,
     int WindowRequests,
     int WindowFailures);
+
+/// <summary>What <c>/status</c> shows of a backend's recovery actions.</summary>
+/// <param name="Action"><c>http POST &lt;url&gt;</c> or <c>command &lt;program&gt;</c>.</param>
+/// <param name="SuccessRate">Successes / (successes + failures), 0..1; null before any attempt was judged.</param>
+/// <param name="DownSince">Start of the open outage; null while up.</param>
+/// <param name="NextAttemptAt">When the next attempt is due while down.</param>
+public sealed record BackendRecoveryStatus(
+    string Action,
+    int Attempts,
+    int Successes,
+    int Failures,
+    double? SuccessRate,
+    DateTimeOffset? DownSince,
+    DateTimeOffset? NextAttemptAt,
+    LastRecoveryAttempt? LastAttempt);
+
+/// <param name="At">When the action started.</param>
+/// <param name="Attempt">Its number within its outage.</param>
+/// <param name="ActionOk">HTTP 2xx or exit code 0 within the timeout.</param>
+public sealed record LastRecoveryAttempt(DateTimeOffset At, int Attempt, bool ActionOk, string Detail);
 
 /// <summary>What <c>/status</c> shows of a backend's active health checks.</summary>
 public sealed record BackendHealthStatus(

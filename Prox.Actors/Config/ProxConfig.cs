@@ -59,6 +59,8 @@ public sealed record RouteConfig(
 
     /// <summary>Circuit breaker for the route's backends; null = none (passive ejection instead).</summary>
     public Breaker.BreakerConfig? Breaker { get; init; }
+    /// <summary>The route's default recovery action for its backends (each backend's own block overrides it key by key); null = none.</summary>
+    public Recovery.RecoveryConfig? Recovery { get; init; }
 }
 
 /// <param name="PathPrefix">Matched on whole path segments: <c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>. Starts with <c>/</c>; the parser drops trailing slashes (except for <c>/</c> itself).</param>
@@ -86,6 +88,8 @@ public sealed record BackendConfig(string Id, Uri Url, int Weight, TimeSpan? Tim
     /// <summary>This backend's circuit breaker, already merged over the route's; null = none, passive ejection
     /// guards the backend instead (a breaker replaces passive ejection: both react to the same failures).</summary>
     public Breaker.BreakerConfig? Breaker { get; init; }
+    /// <summary>This backend's recovery action, already merged over the route's; null = none. Config file only.</summary>
+    public Recovery.RecoveryConfig? Recovery { get; init; }
 
     /// <summary>Weight when the config gives none.</summary>
     public const int DefaultWeight = 1;

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Prox.Actors.Breaker;
 using Prox.Actors.Health;
+using Prox.Actors.Recovery;
 
 namespace Prox.Actors.Config;
 
@@ -17,9 +18,9 @@ internal sealed partial class ProxConfigBinder
     private static readonly string[] AdminKeys = ["listen", "chaos"];
     private static readonly string[] LimitsKeys = ["max-request-body"];
     private static readonly string[] RouteKeys =
-        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health", "breaker"];
+        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health", "breaker", "recovery"];
     private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
-    private static readonly string[] BackendKeys = ["url", "weight", "id", "timeout", "health", "breaker"];
+    private static readonly string[] BackendKeys = ["url", "weight", "id", "timeout", "health", "breaker", "recovery"];
     private static readonly string[] TimeoutKeys = ["connect", "request"];
     private static readonly string[] RetryKeys = ["attempts", "backoff", "max-backoff", "on", "non-idempotent"];
     private static readonly string[] PassiveKeys = ["failures-to-eject", "eject-for", "max-eject-for"];
@@ -33,6 +34,8 @@ internal sealed partial class ProxConfigBinder
     [
         "consecutive-failures", "failure-rate", "window", "minimum-requests", "open-for", "max-open", "half-open-trials",
     ];
+    private static readonly string[] RecoveryKeys = ["after", "backoff", "max-backoff", "timeout", "http", "command"];
+    private static readonly string[] RecoveryHttpKeys = ["url", "method", "headers", "body"];
 
     private static readonly (string Name, LoadBalancingPolicy Policy)[] Policies =
     [
@@ -250,13 +253,15 @@ internal sealed partial class ProxConfigBinder
         // both react to the same request failures: two rules fighting over one backend would be impossible to reason about
         if (breaker is not null && route.Get("passive") is not null)
             Error(Child(path, "passive"), "not used when the route has a breaker (the breaker replaces passive ejection); remove one of them");
+        // the route's block is a default: it may leave the action to each backend's own block
+        var recovery = route.Get("recovery") is { } recoveryNode ? Recovery(recoveryNode, Child(path, "recovery"), RecoveryConfig.Default) : null;
 
         return new RouteConfig(
             id,
             Match(route, path),
             Bool(route, path, "strip-prefix", false),
             Policy(route, path),
-            Backends(route, path, health, breaker),
+            Backends(route, path, health, breaker, recovery),
             Timeouts(route, path),
             Retries(route, path),
             Passive(route, path),
@@ -265,6 +270,7 @@ internal sealed partial class ProxConfigBinder
         {
             Health = health,
             Breaker = breaker,
+            Recovery = recovery,
         };
     }
 
@@ -319,7 +325,7 @@ internal sealed partial class ProxConfigBinder
         return LoadBalancingPolicy.RoundRobin;
     }
 
-    private ImmutableArray<BackendConfig> Backends(ConfigNode.Map route, string routePath, HealthConfig? routeHealth, BreakerConfig? routeBreaker)
+    private ImmutableArray<BackendConfig> Backends(ConfigNode.Map route, string routePath, HealthConfig? routeHealth, BreakerConfig? routeBreaker, RecoveryConfig? routeRecovery)
     {
         var path = Child(routePath, "backends");
         if (route.Get("backends") is not { } node)
@@ -342,7 +348,7 @@ internal sealed partial class ProxConfigBinder
             var itemPath = Index(path, i);
             if (AsMap(list.Items[i], itemPath, "an object such as { url = \"http://127.0.0.1:5001\" }") is not { } backend)
                 continue;
-            if (Backend(backend, itemPath, routeHealth, routeBreaker, out var idPath) is not { } config)
+            if (Backend(backend, itemPath, routeHealth, routeBreaker, routeRecovery, Child(routePath, "recovery"), out var idPath) is not { } config)
                 continue;
             if (idPaths.TryGetValue(config.Id, out var firstPath))
             {
@@ -357,8 +363,11 @@ internal sealed partial class ProxConfigBinder
 
     /// <param name="idPath">Where a duplicate id is reported: the <c>id</c> key, or the <c>url</c> it was derived from.</param>
     /// <param name="routeHealth">The route's health settings, which the backend's own <c>health</c> block overrides key by key.</param>
+    /// <param name="routeRecovery">The route's recovery block (null = none), which the backend's own overrides key by key.</param>
+    /// <param name="routeRecoveryPath">Where problems of an inherited recovery block are reported.</param>
     /// <param name="routeBreaker">The route's breaker settings, which the backend's own <c>breaker</c> block overrides key by key.</param>
-    private BackendConfig? Backend(ConfigNode.Map backend, string path, HealthConfig? routeHealth, BreakerConfig? routeBreaker, out string idPath)
+    private BackendConfig? Backend(ConfigNode.Map backend, string path, HealthConfig? routeHealth, BreakerConfig? routeBreaker,
+        RecoveryConfig? routeRecovery, string routeRecoveryPath, out string idPath)
     {
         CheckKeys(backend, path, BackendKeys);
         var urlPath = Child(path, "url");
@@ -384,6 +393,7 @@ internal sealed partial class ProxConfigBinder
         var breaker = backend.Get("breaker") is { } breakerNode
             ? Breaker(breakerNode, Child(path, "breaker"), routeBreaker ?? BreakerConfig.Default)
             : routeBreaker;
+        var recovery = BackendRecovery(backend, path, health, routeRecovery, routeRecoveryPath);
 
         string? id = null;
         if (backend.Get("id") is { } idNode)
@@ -400,7 +410,7 @@ internal sealed partial class ProxConfigBinder
 
         if (url is null)
             return null;
-        return new BackendConfig(id ?? $"{url.Host}:{url.Port}", url, weight, timeout) { Health = health, Breaker = breaker };
+        return new BackendConfig(id ?? $"{url.Host}:{url.Port}", url, weight, timeout) { Health = health, Breaker = breaker, Recovery = recovery };
     }
 
     private TimeoutsConfig Timeouts(ConfigNode.Map route, string routePath)
@@ -598,6 +608,206 @@ internal sealed partial class ProxConfigBinder
     }
 
     /// <summary>
+    /// The backend's effective recovery block: its own keys over the route's. The merged result must have exactly
+    /// one action and the backend must have active health checks (without them nothing notices it coming back:
+    /// a passive-only backend returns when its ejection time ends, whether or not the action helped). Problems of
+    /// an inherited block are reported once, at the route's block.
+    /// </summary>
+    private RecoveryConfig? BackendRecovery(ConfigNode.Map backend, string path, HealthConfig? health,
+        RecoveryConfig? routeRecovery, string routeRecoveryPath)
+    {
+        var own = backend.Get("recovery");
+        if (own is null && routeRecovery is null)
+            return null;
+        var recoveryPath = Child(path, "recovery");
+        var recovery = own is not null
+            ? Recovery(own, recoveryPath, routeRecovery ?? RecoveryConfig.Default)
+            : routeRecovery!;
+        if (own is not null && own is not ConfigNode.Map)
+            return null; // AsMap reported it
+
+        // an action that failed to bind was reported where it is written; "no action" would only repeat that
+        var reported = _errors.Any(e => e.Path.StartsWith(routeRecoveryPath, StringComparison.Ordinal)
+            || e.Path.StartsWith(recoveryPath, StringComparison.Ordinal));
+        if (recovery.Http is null && recovery.Command.IsDefaultOrEmpty && !reported)
+            ErrorOnce(own is null ? routeRecoveryPath : recoveryPath,
+                "needs an action: exactly one of http { url = … } or command = [\"/path/to/program\", …]");
+        if (health is null)
+            ErrorOnce(own is null ? routeRecoveryPath : recoveryPath,
+                "needs active health checks (a health block on the route or the backend): they are what notices the backend coming back");
+        return recovery;
+    }
+
+    /// <summary>
+    /// Applies one <c>recovery</c> block over <paramref name="baseline"/> (the defaults for a route, the route's block for a
+    /// backend). <c>http</c> and <c>command</c> are two forms of one setting, the action: a block names at most one, and a
+    /// backend's replaces the route's (an <c>http</c> block over an inherited <c>http</c> merges key by key).
+    /// </summary>
+    private RecoveryConfig Recovery(ConfigNode node, string path, RecoveryConfig baseline)
+    {
+        if (AsMap(node, path) is not { } recovery)
+            return baseline;
+        CheckKeys(recovery, path, RecoveryKeys);
+
+        var (after, afterOk) = HealthDuration(recovery, path, "after", baseline.After);
+        var backoff = baseline.Backoff;
+        var backoffOk = true;
+        if (recovery.Get("backoff") is not null)
+        {
+            backoff = OptionalDuration(recovery, path, "backoff");
+            backoffOk = backoff is not null;
+            backoff ??= baseline.Backoff;
+        }
+        var (maxBackoff, maxOk) = HealthDuration(recovery, path, "max-backoff", baseline.MaxBackoff);
+        var (timeout, _) = HealthDuration(recovery, path, "timeout", baseline.Timeout);
+        var effectiveBackoff = backoff ?? after;
+        if (afterOk && backoffOk && maxOk && maxBackoff < effectiveBackoff
+            && (recovery.Get("max-backoff") is not null || recovery.Get("backoff") is not null || recovery.Get("after") is not null))
+            Error(Child(path, recovery.Get("max-backoff") is not null ? "max-backoff" : recovery.Get("backoff") is not null ? "backoff" : "after"),
+                $"max-backoff ({maxBackoff}) must not be less than backoff ({effectiveBackoff}{(backoff is null ? ", the same as after" : "")})");
+
+        var http = baseline.Http;
+        var command = baseline.Command;
+        var httpNode = recovery.Get("http");
+        var commandNode = recovery.Get("command");
+        if (httpNode is not null && commandNode is not null)
+        {
+            Error(path, "set either http { … } or command = [ … ], not both");
+        }
+        else if (httpNode is not null)
+        {
+            http = RecoveryHttp(httpNode, Child(path, "http"), baseline.Http);
+            command = [];
+        }
+        else if (commandNode is not null)
+        {
+            command = RecoveryCommand(commandNode, Child(path, "command"));
+            http = null;
+        }
+
+        return baseline with
+        {
+            After = after,
+            Backoff = backoff,
+            MaxBackoff = maxBackoff,
+            Timeout = timeout,
+            Http = http,
+            Command = command,
+        };
+    }
+
+    private RecoveryHttp? RecoveryHttp(ConfigNode node, string path, RecoveryHttp? baseline)
+    {
+        if (AsMap(node, path) is not { } http)
+            return baseline;
+        CheckKeys(http, path, RecoveryHttpKeys);
+
+        var url = baseline?.Url;
+        var urlPath = Child(path, "url");
+        if (http.Get("url") is { } urlNode)
+        {
+            if (Text(urlNode, urlPath, "a URL string") is { } text)
+            {
+                if (!Uri.TryCreate(text, UriKind.Absolute, out var parsed)
+                    || (parsed.Scheme != Uri.UriSchemeHttp && parsed.Scheme != Uri.UriSchemeHttps)
+                    || string.IsNullOrEmpty(parsed.Host)
+                    || !text.StartsWith(parsed.Scheme + "://", StringComparison.OrdinalIgnoreCase))
+                    Error(urlPath, $"'{Clip(text)}' is not an absolute http(s) URL");
+                else if (parsed.UserInfo.Length > 0)
+                    Error(urlPath, "must not contain credentials (user info): /status shows the URL; put secrets in headers");
+                else
+                    url = parsed;
+            }
+        }
+        else if (url is null)
+        {
+            Error(urlPath, "missing: an http action needs a url such as \"http://127.0.0.1:9000/restart\"");
+        }
+
+        var method = baseline?.Method ?? "POST";
+        var methodPath = Child(path, "method");
+        if (http.Get("method") is { } methodNode && Text(methodNode, methodPath, "an HTTP method") is { } methodText)
+        {
+            var upper = methodText.ToUpperInvariant();
+            if (Prox.Actors.Recovery.RecoveryHttp.Methods.Contains(upper))
+                method = upper;
+            else
+                Error(methodPath, $"unknown method '{Clip(methodText)}' (allowed: {string.Join(", ", Prox.Actors.Recovery.RecoveryHttp.Methods)})");
+        }
+
+        var headers = baseline?.Headers ?? [];
+        var headersPath = Child(path, "headers");
+        if (http.Get("headers") is { } headersNode && AsMap(headersNode, headersPath) is { } headerMap)
+        {
+            var list = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
+            foreach (var (name, valueNode) in headerMap.Fields)
+            {
+                var headerPath = Child(headersPath, name);
+                if (Text(valueNode, headerPath, "a string") is not { } value)
+                    continue;
+                if (name.Length == 0 || !name.All(IsTokenChar))
+                    Error(headerPath, "not a valid header name");
+                else if (value.Any(c => char.IsControl(c) && c != '\t'))
+                    Error(headerPath, "header values must not contain control characters (CR, LF, …)");
+                else
+                    list.Add(new(name, value));
+            }
+            headers = list.ToImmutable();
+        }
+
+        var body = baseline?.Body;
+        if (http.Get("body") is { } bodyNode)
+            body = Text(bodyNode, Child(path, "body"), "a string") ?? body;
+
+        return url is null ? null : new RecoveryHttp(url, method, headers, body);
+    }
+
+    private static bool IsTokenChar(char c) =>
+        char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c);
+
+    private ImmutableArray<string> RecoveryCommand(ConfigNode node, string path)
+    {
+        if (node is ConfigNode.Text)
+        {
+            Error(path, "must be a list such as [\"/usr/bin/systemctl\", \"restart\", \"app\"]: there is no shell, so each argument is its own item");
+            return [];
+        }
+        if (AsList(node, path, "a list of strings: the program's absolute path, then its arguments") is not { } list)
+            return [];
+        if (list.Items.IsEmpty)
+        {
+            Error(path, "must not be empty: name the program (an absolute path) and its arguments");
+            return [];
+        }
+        var result = ImmutableArray.CreateBuilder<string>();
+        var ok = true;
+        for (var i = 0; i < list.Items.Length; i++)
+        {
+            var itemPath = Index(path, i);
+            // not Text(): arguments are passed verbatim, so surrounding spaces are kept
+            switch (list.Items[i])
+            {
+                case ConfigNode.Text text when text.Value.Contains('\0'):
+                    Error(itemPath, "must not contain a NUL character");
+                    ok = false;
+                    break;
+                case ConfigNode.Text text when i == 0 && !Path.IsPathFullyQualified(text.Value):
+                    Error(itemPath, $"'{Clip(text.Value)}' is not an absolute path; name the program by its full path (there is no shell and no PATH lookup)");
+                    ok = false;
+                    break;
+                case ConfigNode.Text text:
+                    result.Add(text.Value);
+                    break;
+                case var other:
+                    Error(itemPath, other is ConfigNode.Invalid invalid ? invalid.Message : $"expected a string, got {Describe(other)}");
+                    ok = false;
+                    break;
+            }
+        }
+        return ok ? result.ToImmutable() : [];
+    }
+
+    /// <summary>
     /// Applies the keys of one <c>breaker</c> block over <paramref name="baseline"/> (the defaults for a route,
     /// the route's settings for a backend); like <see cref="Health"/>, a cross-key rule is only reported by the
     /// block that sets one of its keys.
@@ -766,6 +976,13 @@ internal sealed partial class ProxConfigBinder
     }
 
     private void Error(string path, string message) => _errors.Add(new ConfigError(path, message));
+
+    /// <summary>For problems of a block several backends inherit: one error, not one per backend.</summary>
+    private void ErrorOnce(string path, string message)
+    {
+        if (!_errors.Contains(new ConfigError(path, message)))
+            Error(path, message);
+    }
 
     private static string Describe(ConfigNode node) => node switch
     {

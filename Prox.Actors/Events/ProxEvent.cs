@@ -45,10 +45,17 @@ public static class ProxEventKinds
     public const string BreakerClosed = "breaker-closed";
     /// <summary>An actor crashed and its supervisor restarted it.</summary>
     public const string ActorRestarted = "actor-restarted";
+    /// <summary>Recovery: a backend's recovery action ran (detail: action, attempt number, its result).</summary>
+    public const string RecoveryAttempted = "recovery-attempted";
+    /// <summary>Recovery: the backend became available again before the next attempt was due.</summary>
+    public const string RecoverySucceeded = "recovery-succeeded";
+    /// <summary>Recovery: the action failed, or the backend was still down when the next attempt was due.</summary>
+    public const string RecoveryFailed = "recovery-failed";
 
     public static readonly IReadOnlyList<string> All =
     [
         BackendDown, BackendUp, BackendUnstable, BackendEjected, BackendReturned, PoolDown, PoolUp,
         BreakerOpened, BreakerHalfOpen, BreakerClosed, ActorRestarted,
+        RecoveryAttempted, RecoverySucceeded, RecoveryFailed,
     ];
 }

@@ -6,6 +6,7 @@ using Prox.Actors.Backends;
 using Prox.Actors.Config;
 using Prox.Actors.Events;
 using Prox.Actors.Health;
+using Prox.Actors.Recovery;
 using Prox.Actors.Selection;
 
 namespace Prox.Actors.Routing;
@@ -21,15 +22,17 @@ public sealed class RouteActor : ReceiveActor
     private readonly RouteConfig _cfg;
     private readonly RouteSlot _slot;
     private readonly IHealthProber? _prober;
+    private readonly IRecoveryRunner? _runner;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<Member> _members = new();
     private long _version;
 
-    public RouteActor(RouteConfig cfg, RouteSlot slot, IHealthProber? prober)
+    public RouteActor(RouteConfig cfg, RouteSlot slot, IHealthProber? prober, IRecoveryRunner? runner = null)
     {
         _cfg = cfg;
         _slot = slot;
         _prober = prober;
+        _runner = runner;
         Receive<BackendAvailabilityChanged>(OnAvailabilityChanged);
         Receive<GetRouteStatus>(_ => ReplyStatus());
         Receive<Supervision.InjectFault>(f => throw new Supervision.InjectedFaultException(f.Reason));
@@ -37,8 +40,9 @@ public sealed class RouteActor : ReceiveActor
     }
 
     /// <param name="prober">Runs the backends' active health checks; null = passive health only.</param>
-    public static Props Props(RouteConfig cfg, RouteSlot slot, IHealthProber? prober = null) =>
-        Akka.Actor.Props.Create(() => new RouteActor(cfg, slot, prober));
+    /// <param name="runner">Runs the backends' recovery actions; null = none.</param>
+    public static Props Props(RouteConfig cfg, RouteSlot slot, IHealthProber? prober = null, IRecoveryRunner? runner = null) =>
+        Akka.Actor.Props.Create(() => new RouteActor(cfg, slot, prober, runner));
 
     protected override void PreStart()
     {
@@ -49,7 +53,7 @@ public sealed class RouteActor : ReceiveActor
             var memory = _slot.MemoryFor(b, b.Timeout ?? _cfg.Timeouts.Request);
             var name = ActorName(b.Id);
             var supervisor = Context.ActorOf(
-                Supervision.Restarts.WithBackoff(BackendActor.Props(memory, _cfg.Passive, _prober), name,
+                Supervision.Restarts.WithBackoff(BackendActor.Props(memory, _cfg.Passive, _prober, _runner), name,
                     ex => memory.RecordCrash(ex, scheduler.Now)),
                 name);
             // outcomes go to the supervisor (which forwards) until the backend actor has started and says where it is

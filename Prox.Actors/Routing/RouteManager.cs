@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Prox.Actors.Config;
 using Prox.Actors.Health;
+using Prox.Actors.Recovery;
 
 namespace Prox.Actors.Routing;
 
@@ -17,23 +18,25 @@ public sealed class RouteManager : ReceiveActor
     private readonly ProxConfig _cfg;
     private readonly ProxSnapshotStore _store;
     private readonly IHealthProber? _prober;
+    private readonly IRecoveryRunner? _runner;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _routes = new();
     private readonly HashSet<string> _published = new();
     private readonly Dictionary<string, RouteSlot> _slots = new();
 
-    public RouteManager(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober)
+    public RouteManager(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober, IRecoveryRunner? runner = null)
     {
         _cfg = cfg;
         _store = store;
         _prober = prober;
+        _runner = runner;
         Receive<RouteSnapshotPublished>(OnPublished);
         Receive<GetProxStatus>(_ => ReplyStatus());
         Receive<Supervision.CrashActor>(OnCrash);
     }
 
-    public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null) =>
-        Akka.Actor.Props.Create(() => new RouteManager(cfg, store, prober));
+    public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null, IRecoveryRunner? runner = null) =>
+        Akka.Actor.Props.Create(() => new RouteManager(cfg, store, prober, runner));
 
     protected override void PreStart()
     {
@@ -45,7 +48,7 @@ public sealed class RouteManager : ReceiveActor
             var slot = _store.Table.Slots.FirstOrDefault(x => x.RouteId == r.Id) ?? new RouteSlot(r.Id);
             var name = "route-" + Uri.EscapeDataString(r.Id);
             _routes[r.Id] = Context.ActorOf(
-                Supervision.Restarts.WithBackoff(RouteActor.Props(r, slot, _prober), name, ex => slot.RecordCrash(ex, scheduler.Now)),
+                Supervision.Restarts.WithBackoff(RouteActor.Props(r, slot, _prober, _runner), name, ex => slot.RecordCrash(ex, scheduler.Now)),
                 name);
             _slots[r.Id] = slot;
             entries.Add((r.Match, slot));

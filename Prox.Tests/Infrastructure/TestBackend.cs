@@ -25,6 +25,9 @@ public sealed class TestBackend : IAsyncDisposable
     public Uri Url => new($"http://127.0.0.1:{Port}");
     public long Hits => Interlocked.Read(ref _hits);
 
+    /// <summary>True between a (re)start and a stop.</summary>
+    public bool IsRunning => Volatile.Read(ref _app) is not null;
+
     /// <summary>Request headers of every request received, newest last.</summary>
     public ConcurrentQueue<IHeaderDictionary> Seen { get; } = new();
 
