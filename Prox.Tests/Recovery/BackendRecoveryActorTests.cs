@@ -81,13 +81,14 @@ public class BackendRecoveryActorTests : TestKit
         public Collector(ConcurrentQueue<ProxEvent> into) => Receive<ProxEvent>(into.Enqueue);
     }
 
-    private TestProbe Start()
+    private TestProbe Start(SupervisorStrategy? strategy = null)
     {
         var collector = Sys.ActorOf(Props.Create(() => new Collector(_events)));
         Sys.EventStream.Subscribe(collector, typeof(ProxEvent));
         var live = new BackendLive("r", new BackendConfig("b1", new Uri("http://127.0.0.1:1"), 1, null) { Health = Health, Recovery = Recovery });
         var parent = CreateTestProbe();
-        _actor = parent.ChildActorOf(BackendActor.Props(live, PassiveConfig.Default, _prober, _runner));
+        var props = BackendActor.Props(live, PassiveConfig.Default, _prober, _runner);
+        _actor = strategy is null ? parent.ChildActorOf(props) : parent.ChildActorOf(props, strategy);
         parent.ExpectMsg<BackendAvailabilityChanged>(m => m.Available);
         return parent;
     }
@@ -164,6 +165,31 @@ public class BackendRecoveryActorTests : TestKit
         Scheduler.Advance(TimeSpan.FromMinutes(5));
         Settle();
         Assert.Equal(2, _runner.Calls.Count);
+    }
+
+    [Fact]
+    public void ActorCrashesDuringOutage_RecoveryStatsAndScheduleSurvive()
+    {
+        Start(new OneForOneStrategy(_ => Directive.Restart)); // restarted in place, from the same memory
+        _prober.Healthy = false;
+        AdvanceUntil(() => Status().State == "down", TimeSpan.FromSeconds(2), "down");
+        AdvanceUntil(() => _runner.Calls.Count == 1, TimeSpan.FromSeconds(6), "first attempt");
+        var before = Status().Recovery!;
+        Assert.Equal(1, before.Attempts);
+
+        _actor.Tell(new Prox.Actors.Supervision.InjectFault("drill"));
+        AwaitCondition(() => _events.Any(e => e.Kind == ProxEventKinds.ActorRestarted), TimeSpan.FromSeconds(3));
+
+        // the new incarnation has the outage, the attempt and its schedule
+        var after = Status().Recovery!;
+        Assert.Equal((before.Attempts, before.DownSince, before.NextAttemptAt), (after.Attempts, after.DownSince, after.NextAttemptAt));
+        Assert.Equal("down", Status().State);
+
+        // and judges the attempt when the backend returns
+        _prober.Healthy = true;
+        AdvanceUntil(() => Kinds().Contains(ProxEventKinds.RecoverySucceeded), TimeSpan.FromSeconds(3), "succeeded");
+        var done = Status().Recovery!;
+        Assert.Equal((1, 1, 0, 1.0), (done.Attempts, done.Successes, done.Failures, done.SuccessRate));
     }
 
     [Fact]
