@@ -22,6 +22,7 @@ public sealed class ProxSupervisor : ReceiveActor
         Receive<GetProxStatus>(msg => _routes.Forward(msg));
         Receive<GetEvents>(msg => _events.Forward(msg));
         Receive<Supervision.CrashActor>(msg => _routes.Forward(msg));
+        Receive<ApplyRoutes>(msg => _routes.Forward(msg));
     }
 
     private ProxConfig Cfg { get; }

@@ -78,7 +78,7 @@ public static class Cli
 
         var cfg = result.Config!;
         DemoBackends? backends = null;
-        await using var host = ProxHost.Create(cfg);
+        await using var host = ProxHost.Create(cfg, configPath: path);
         try
         {
             if (demo) backends = await DemoBackends.StartAsync(DemoBackends.UrlsOf(cfg));

@@ -30,9 +30,20 @@ public sealed class ProxHost : IAsyncDisposable
     private readonly List<ListenOptions> _proxyListeners = new();
     private readonly List<ListenOptions> _adminListeners = new();
 
-    private ProxHost(ProxConfig config) => Config = config;
+    private ProxHost(ProxConfig config, string? configPath)
+    {
+        Config = config;
+        ConfigPath = configPath;
+    }
 
+    /// <summary>The config Prox started with (a reload changes <see cref="ProxRuntime.Config"/>, not this).</summary>
     public ProxConfig Config { get; }
+
+    /// <summary>The file the config came from; null when it came from text (then there is nothing to reload).</summary>
+    public string? ConfigPath { get; }
+
+    /// <summary>Reloads <see cref="ConfigPath"/> (file watcher, SIGHUP, <c>POST /admin/config/reload</c>); null without a file.</summary>
+    public ConfigReloader? Reloader { get; private set; }
     public WebApplication App { get; private set; } = null!;
     public ProxSnapshotStore Store { get; } = new();
 
@@ -40,14 +51,17 @@ public sealed class ProxHost : IAsyncDisposable
     public IReadOnlyList<Uri> ProxyUrls => _proxyListeners.Select(UrlOf).ToArray();
     public IReadOnlyList<Uri> AdminUrls => _adminListeners.Select(UrlOf).ToArray();
 
-    public static ProxHost Create(ProxConfig config, LogEventLevel minimumLevel = LogEventLevel.Information)
+    /// <param name="configPath">The file <paramref name="config"/> was read from: enables hot reload.</param>
+    /// <param name="watch">With a file: reload when it changes (SIGHUP and the admin endpoint work either way).</param>
+    public static ProxHost Create(ProxConfig config, LogEventLevel minimumLevel = LogEventLevel.Information,
+        string? configPath = null, bool watch = true)
     {
-        var host = new ProxHost(config);
-        host.Build(minimumLevel);
+        var host = new ProxHost(config, configPath);
+        host.Build(minimumLevel, watch);
         return host;
     }
 
-    private void Build(LogEventLevel minimumLevel)
+    private void Build(LogEventLevel minimumLevel, bool watch)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -80,7 +94,13 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton(sp => new ProxRuntime(Config, Store,
             () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>()));
         builder.Services.AddSingleton<ProxyHandler>();
-        builder.Services.AddSingleton<AdminHandler>();
+        if (ConfigPath is { } path)
+        {
+            builder.Services.AddSingleton(sp => new ConfigReloader(path, sp.GetRequiredService<ProxRuntime>(),
+                () => sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), watch));
+            builder.Services.AddSingleton<IConfigReloader>(sp => sp.GetRequiredService<ConfigReloader>());
+        }
+        builder.Services.AddSingleton(sp => new AdminHandler(sp.GetRequiredService<ProxRuntime>(), sp.GetService<IConfigReloader>()));
 
         builder.Services.AddAkka("prox", (ab, sp) =>
         {
@@ -156,6 +176,8 @@ public sealed class ProxHost : IAsyncDisposable
     {
         await App.StartAsync(ct);
         await Store.Ready.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        Reloader = App.Services.GetService<ConfigReloader>();
+        Reloader?.Start();
     }
 
     public Task StopAsync(CancellationToken ct = default) => App.StopAsync(ct);

@@ -9,12 +9,25 @@ namespace Prox.Http;
 public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func<IActorRef> supervisor)
 {
     private readonly Lazy<IActorRef> _supervisor = new(supervisor);
+    private volatile ProxConfig _config = config;
+    private volatile TrustedProxies _trusted = new(config.TrustedProxies);
 
-    public ProxConfig Config { get; } = config;
+    /// <summary>The running config (the last one applied by a reload); read per request with one volatile load.</summary>
+    public ProxConfig Config => _config;
+
     public ProxSnapshotStore Store { get; } = store;
 
     /// <summary>The root actor; resolved on first use because the actor system starts after the container is built.</summary>
     public IActorRef Supervisor => _supervisor.Value;
 
-    public TrustedProxies TrustedProxies { get; } = new(config.TrustedProxies);
+    public TrustedProxies TrustedProxies => _trusted;
+
+    /// <summary>Switches to a reloaded config. Settings bound at start-up (listeners, server limits) keep their
+    /// running values: the reloader warns that they need a restart.</summary>
+    public void Apply(ProxConfig next)
+    {
+        var running = _config;
+        _trusted = new TrustedProxies(next.TrustedProxies);
+        _config = next with { Listen = running.Listen, Admin = running.Admin, Limits = running.Limits };
+    }
 }

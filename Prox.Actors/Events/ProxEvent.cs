@@ -43,6 +43,10 @@ public static class ProxEventKinds
     public const string BreakerHalfOpen = "breaker-half-open";
     /// <summary>Circuit breaker: every trial succeeded; full traffic again.</summary>
     public const string BreakerClosed = "breaker-closed";
+    /// <summary>A reloaded config was valid and is now running; detail says what changed.</summary>
+    public const string ConfigApplied = "config-applied";
+    /// <summary>A reloaded config was invalid; the last good config keeps running. Detail lists the errors.</summary>
+    public const string ConfigRejected = "config-rejected";
     /// <summary>An actor crashed and its supervisor restarted it.</summary>
     public const string ActorRestarted = "actor-restarted";
     /// <summary>Recovery: a backend's recovery action ran (detail: action, attempt number, its result).</summary>
@@ -56,6 +60,6 @@ public static class ProxEventKinds
     [
         BackendDown, BackendUp, BackendUnstable, BackendEjected, BackendReturned, PoolDown, PoolUp,
         BreakerOpened, BreakerHalfOpen, BreakerClosed, ActorRestarted,
-        RecoveryAttempted, RecoverySucceeded, RecoveryFailed,
+        RecoveryAttempted, RecoverySucceeded, RecoveryFailed, ConfigApplied, ConfigRejected,
     ];
 }

@@ -13,7 +13,15 @@ internal static class Gather
     public static void AskAll<T>(IEnumerable<IActorRef> actors, object question, TimeSpan timeout,
         IActorRef replyTo, Func<T[], object> combine, Func<int, T>? fallback = null)
     {
-        var asks = actors.Select((a, i) => fallback is null ? a.Ask<T>(question, timeout) : AskOr(a, question, timeout, i, fallback))
+        var list = actors.ToArray();
+        AskAll(list, list.Select(_ => question).ToArray(), timeout, replyTo, combine, fallback);
+    }
+
+    /// <summary>As above, with a question per actor.</summary>
+    public static void AskAll<T>(IActorRef[] actors, object[] questions, TimeSpan timeout,
+        IActorRef replyTo, Func<T[], object> combine, Func<int, T>? fallback = null)
+    {
+        var asks = actors.Select((a, i) => fallback is null ? a.Ask<T>(questions[i], timeout) : AskOr(a, questions[i], timeout, i, fallback))
             .ToArray();
         Task.WhenAll(asks).ContinueWith(t => t.IsCompletedSuccessfully
                 ? combine(t.Result)

@@ -11,6 +11,15 @@ public sealed class ProxSnapshotStore
 
     public RouteTable Table => _table;
 
+    private volatile Config.ProxConfig? _applied;
+
+    /// <summary>The config whose routes are applied (set by the RouteManager; survives its restarts).</summary>
+    public Config.ProxConfig? Applied
+    {
+        get => _applied;
+        internal set => _applied = value;
+    }
+
     /// <summary>Completes once every configured route has published its first snapshot.</summary>
     public Task Ready => _ready.Task;
 

@@ -13,13 +13,26 @@ namespace Prox.Actors.Routing;
 
 /// <summary>
 /// Owns one route: creates a BackendActor per backend, tracks which are available, and is the only
-/// writer of the route's <see cref="RouteSnapshot"/>, republished whenever availability changes.
+/// writer of the route's <see cref="RouteSnapshot"/>, republished whenever availability changes. Applies a
+/// changed route config in place (<see cref="UpdateRoute"/>): kept backends keep their actors and state, new
+/// ones start, removed ones drain — out of the snapshot at once, stopped once their in-flight requests are done.
 /// </summary>
-public sealed class RouteActor : ReceiveActor
+public sealed class RouteActor : ReceiveActor, IWithTimers
 {
     private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(3);
 
-    private readonly RouteConfig _cfg;
+    /// <summary>How often draining backends are checked for in-flight requests.</summary>
+    public static readonly TimeSpan DrainCheck = TimeSpan.FromMilliseconds(100);
+
+    private sealed record CheckDrains
+    {
+        public static readonly CheckDrains Instance = new();
+    }
+
+    private RouteConfig _cfg;
+    private readonly List<Draining> _draining = new();
+    private readonly Dictionary<string, int> _generations = new();
+    private DateTimeOffset? _routeDrainDeadline;
     private readonly RouteSlot _slot;
     private readonly IHealthProber? _prober;
     private readonly IRecoveryRunner? _runner;
@@ -29,7 +42,8 @@ public sealed class RouteActor : ReceiveActor
 
     public RouteActor(RouteConfig cfg, RouteSlot slot, IHealthProber? prober, IRecoveryRunner? runner = null)
     {
-        _cfg = cfg;
+        // a restarted route actor applies the config its predecessor last applied, not the one it was created with
+        _cfg = slot.Config ?? cfg;
         _slot = slot;
         _prober = prober;
         _runner = runner;
@@ -37,7 +51,12 @@ public sealed class RouteActor : ReceiveActor
         Receive<GetRouteStatus>(_ => ReplyStatus());
         Receive<Supervision.InjectFault>(f => throw new Supervision.InjectedFaultException(f.Reason));
         Receive<Supervision.CrashActor>(OnCrash);
+        Receive<UpdateRoute>(OnUpdate);
+        Receive<DrainRoute>(OnDrainRoute);
+        Receive<CheckDrains>(_ => OnCheckDrains());
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="prober">Runs the backends' active health checks; null = passive health only.</param>
     /// <param name="runner">Runs the backends' recovery actions; null = none.</param>
@@ -46,20 +65,9 @@ public sealed class RouteActor : ReceiveActor
 
     protected override void PreStart()
     {
-        var scheduler = Context.System.Scheduler;
+        _slot.Config = _cfg;
         foreach (var b in _cfg.Backends)
-        {
-            // the slot keeps each backend's state, so a restarted route (or backend actor) carries on from it
-            var memory = _slot.MemoryFor(b, b.Timeout ?? _cfg.Timeouts.Request);
-            var name = ActorName(b.Id);
-            var supervisor = Context.ActorOf(
-                Supervision.Restarts.WithBackoff(BackendActor.Props(memory, _cfg.Passive, _prober, _runner), name,
-                    ex => memory.RecordCrash(ex, scheduler.Now)),
-                name);
-            // outcomes go to the supervisor (which forwards) until the backend actor has started and says where it is
-            memory.Live.OfferMailbox(supervisor);
-            _members.Add(new Member(new BackendEntry(memory.Live, b.Weight, supervisor)) { Available = memory.LastAvailable });
-        }
+            _members.Add(StartBackend(b, fresh: false));
         Publish();
         if (_slot.TakePendingCrash() is { } crash)
         {
@@ -71,9 +79,114 @@ public sealed class RouteActor : ReceiveActor
         }
     }
 
+    /// <summary>Starts a backend's actor (under a backoff supervisor) on its kept state, or on fresh state.</summary>
+    private Member StartBackend(BackendConfig b, bool fresh)
+    {
+        var scheduler = Context.System.Scheduler;
+        // the slot keeps each backend's state, so a restarted route (or backend actor) carries on from it
+        var attempt = b.Timeout ?? _cfg.Timeouts.Request;
+        var memory = fresh ? _slot.ResetMemory(b, attempt) : _slot.MemoryFor(b, attempt);
+        // a backend replaced by a reload may still be draining under its old name
+        var generation = _generations.TryGetValue(b.Id, out var g) ? g + 1 : 1;
+        _generations[b.Id] = generation;
+        var name = generation == 1 ? ActorName(b.Id) : $"{ActorName(b.Id)}@{generation}";
+        var supervisor = Context.ActorOf(
+            Supervision.Restarts.WithBackoff(BackendActor.Props(memory, _cfg.Passive, _prober, _runner), name,
+                ex => memory.RecordCrash(ex, scheduler.Now)),
+            name);
+        // outcomes go to the supervisor (which forwards) until the backend actor has started and says where it is
+        memory.Live.OfferMailbox(supervisor);
+        return new Member(new BackendEntry(memory.Live, b.Weight, supervisor), memory) { Available = memory.LastAvailable };
+    }
+
+    // ---- reload: apply a changed route config in place ----
+
+    private void OnUpdate(UpdateRoute msg)
+    {
+        var old = _cfg;
+        var cfg = msg.Config;
+        var before = _members.ToDictionary(m => m.Entry.Id);
+        var members = new List<Member>();
+        int added = 0, replaced = 0, reweighted = 0;
+        _cfg = cfg;
+        _slot.Config = cfg;
+        foreach (var b in cfg.Backends)
+        {
+            if (before.Remove(b.Id, out var m))
+            {
+                if (SameBackend(m.Entry.Live.Config, b) && SameBackendSettings(old, cfg))
+                {
+                    if (m.Entry.Weight != b.Weight)
+                    {
+                        m.Entry = m.Entry with { Weight = b.Weight };
+                        reweighted++;
+                    }
+                    members.Add(m);
+                    continue;
+                }
+                // url, timeout, health, breaker or recovery changed: a new backend with fresh state
+                StartDrain(m, msg.DrainTimeout);
+                replaced++;
+                members.Add(StartBackend(b, fresh: true));
+                continue;
+            }
+            added++;
+            members.Add(StartBackend(b, fresh: false));
+        }
+        foreach (var gone in before.Values)
+            StartDrain(gone, msg.DrainTimeout);
+        _members.Clear();
+        _members.AddRange(members);
+        Publish();
+        _log.Info("Route {RouteId} updated: {Added} added, {Removed} removed, {Replaced} replaced, {Reweighted} reweighted",
+            cfg.Id, added, before.Count, replaced, reweighted);
+        Sender.Tell(new RouteUpdated(cfg.Id, added, before.Count, replaced, reweighted));
+    }
+
+    /// <summary>Same backend for a reload: everything but the weight, which changes in place.</summary>
+    private static bool SameBackend(BackendConfig a, BackendConfig b) => a with { Weight = b.Weight } == b;
+
+    /// <summary>Route settings baked into each backend's actor (passive ejection) are unchanged.</summary>
+    private static bool SameBackendSettings(RouteConfig a, RouteConfig b) => a.Passive == b.Passive;
+
+    private void OnDrainRoute(DrainRoute msg)
+    {
+        _routeDrainDeadline = Context.System.Scheduler.Now + msg.DrainTimeout;
+        foreach (var m in _members) StartDrain(m, msg.DrainTimeout);
+        _members.Clear();
+        OnCheckDrains();
+    }
+
+    private void StartDrain(Member m, TimeSpan timeout)
+    {
+        _draining.Add(new Draining(m, Context.System.Scheduler.Now + timeout));
+        if (!Timers.IsTimerActive("drain"))
+            Timers.StartPeriodicTimer("drain", CheckDrains.Instance, DrainCheck);
+    }
+
+    /// <summary>Stops drained backends: no request in flight any more, or the drain time is up. Requests still
+    /// streaming then are not cut (the actor only hears their outcome); they just go unreported.</summary>
+    private void OnCheckDrains()
+    {
+        var now = Context.System.Scheduler.Now;
+        for (var i = _draining.Count - 1; i >= 0; i--)
+        {
+            var d = _draining[i];
+            if (d.Member.Entry.Live.InFlight > 0 && now < d.Deadline) continue;
+            Context.Stop(d.Member.Entry.Actor);
+            _slot.ForgetMemory(d.Member.Entry.Id, d.Member.Memory);
+            _draining.RemoveAt(i);
+        }
+        if (_draining.Count > 0) return;
+        Timers.Cancel("drain");
+        if (_routeDrainDeadline is not null)
+            Context.Parent.Tell(new RouteDrained(_cfg.Id));
+    }
+
     private void OnAvailabilityChanged(BackendAvailabilityChanged msg)
     {
-        var m = _members.Find(x => x.Entry.Id == msg.BackendId);
+        // by sender (the backend's supervisor), not id: a replaced backend may still be draining under the same id
+        var m = _members.Find(x => x.Entry.Actor.Equals(Sender));
         if (m is null || (m.Available == msg.Available && m.EjectedUntil == msg.EjectedUntil && ReferenceEquals(m.Entry.Trials, msg.Trials)))
             return;
         var before = _members.Count(x => x.Available);
@@ -140,7 +253,9 @@ public sealed class RouteActor : ReceiveActor
         var members = _members.Select(m => (m.Entry, m.Available)).ToArray();
         Gather.AskAll<BackendStatus>(members.Select(m => m.Entry.Actor), GetBackendStatus.Instance, StatusTimeout, Sender,
             backends => new RouteStatus(cfg.Id, cfg.LoadBalancing.Name(), cfg.Match.PathPrefix,
-                cfg.Match.Hosts.IsDefault ? [] : cfg.Match.Hosts, eligible, version, [.. backends]),
+                cfg.Match.Hosts.IsDefault ? [] : cfg.Match.Hosts, eligible, version,
+                // the weight in force is the route's (a reload changes it in place), not the one the actor started with
+                [.. backends.Select((b, i) => b with { Weight = members[i].Entry.Weight })]),
             // a backend actor waiting out its restart backoff cannot answer: say so rather than fail the whole status
             i => Restarting(members[i].Entry, members[i].Available));
     }
@@ -158,8 +273,11 @@ public sealed class RouteActor : ReceiveActor
         return sb.ToString();
     }
 
-    private sealed class Member(BackendEntry entry)
+    private sealed record Draining(Member Member, DateTimeOffset Deadline);
+
+    private sealed class Member(BackendEntry entry, BackendMemory memory)
     {
+        public BackendMemory Memory { get; } = memory;
         public BackendEntry Entry { get; set; } = entry;
         public bool Available { get; set; } = true;
         public DateTimeOffset? EjectedUntil { get; set; }

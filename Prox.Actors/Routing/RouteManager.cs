@@ -9,13 +9,16 @@ namespace Prox.Actors.Routing;
 
 /// <summary>
 /// Creates a RouteActor per configured route, publishes the route table the request path matches
-/// against, and marks the store ready once every route has published its first snapshot.
+/// against, and marks the store ready once every route has published its first snapshot. Applies a new
+/// config (<see cref="ApplyRoutes"/>) by diffing routes: unchanged ones are left alone, changed ones update
+/// in place, new ones start, removed ones leave the route table at once and stop once drained.
 /// </summary>
 public sealed class RouteManager : ReceiveActor
 {
     private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(4);
 
-    private readonly ProxConfig _cfg;
+    private ProxConfig _cfg;
+    private readonly Dictionary<string, int> _generations = new();
     private readonly ProxSnapshotStore _store;
     private readonly IHealthProber? _prober;
     private readonly IRecoveryRunner? _runner;
@@ -26,13 +29,16 @@ public sealed class RouteManager : ReceiveActor
 
     public RouteManager(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober, IRecoveryRunner? runner = null)
     {
-        _cfg = cfg;
+        // a restarted manager applies the config its predecessor last applied
+        _cfg = store.Applied ?? cfg;
         _store = store;
         _prober = prober;
         _runner = runner;
         Receive<RouteSnapshotPublished>(OnPublished);
         Receive<GetProxStatus>(_ => ReplyStatus());
         Receive<Supervision.CrashActor>(OnCrash);
+        Receive<ApplyRoutes>(OnApply);
+        Receive<RouteDrained>(OnDrained);
     }
 
     public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null, IRecoveryRunner? runner = null) =>
@@ -40,21 +46,76 @@ public sealed class RouteManager : ReceiveActor
 
     protected override void PreStart()
     {
-        var entries = new List<(RouteMatch, RouteSlot)>();
-        var scheduler = Context.System.Scheduler;
         foreach (var r in _cfg.Routes)
-        {
-            // a restarted manager finds its routes' slots (and the backend state in them) in the store
-            var slot = _store.Table.Slots.FirstOrDefault(x => x.RouteId == r.Id) ?? new RouteSlot(r.Id);
-            var name = "route-" + Uri.EscapeDataString(r.Id);
-            _routes[r.Id] = Context.ActorOf(
-                Supervision.Restarts.WithBackoff(RouteActor.Props(r, slot, _prober, _runner), name, ex => slot.RecordCrash(ex, scheduler.Now)),
-                name);
-            _slots[r.Id] = slot;
-            entries.Add((r.Match, slot));
-        }
-        _store.PublishTable(new RouteTable(entries));
+            StartRoute(r, _store.Table.Slots.FirstOrDefault(x => x.RouteId == r.Id));
+        PublishTable();
+        _store.Applied = _cfg;
         if (_cfg.Routes.IsEmpty) _store.MarkReady();
+    }
+
+    /// <param name="slot">The route's slot from before a restart of this manager (its state lives there); null = new route.</param>
+    private void StartRoute(RouteConfig r, RouteSlot? slot)
+    {
+        var scheduler = Context.System.Scheduler;
+        slot ??= new RouteSlot(r.Id);
+        // a removed route may still be draining under its old name
+        var generation = _generations.TryGetValue(r.Id, out var g) ? g + 1 : 1;
+        _generations[r.Id] = generation;
+        var name = "route-" + Uri.EscapeDataString(r.Id) + (generation == 1 ? "" : "@" + generation);
+        _routes[r.Id] = Context.ActorOf(
+            Supervision.Restarts.WithBackoff(RouteActor.Props(r, slot, _prober, _runner), name, ex => slot.RecordCrash(ex, scheduler.Now)),
+            name);
+        _slots[r.Id] = slot;
+    }
+
+    private void PublishTable() =>
+        _store.PublishTable(new RouteTable(_cfg.Routes.Select(r => (r.Match, _slots[r.Id]))));
+
+    private void OnApply(ApplyRoutes msg)
+    {
+        var old = _cfg.Routes.ToDictionary(r => r.Id);
+        var next = msg.Config;
+        var added = new List<string>();
+        var changed = new List<(IActorRef Route, UpdateRoute Update)>();
+        foreach (var r in next.Routes)
+        {
+            if (!old.Remove(r.Id, out var before))
+            {
+                added.Add(r.Id);
+                continue;
+            }
+            if (before == r) continue;
+            // the slot carries the new config too: a route actor waiting out a restart backoff starts on it
+            _slots[r.Id].Config = r;
+            changed.Add((_routes[r.Id], new UpdateRoute(r, msg.DrainTimeout)));
+        }
+
+        _cfg = next;
+        _store.Applied = next;
+        foreach (var r in next.Routes.Where(r => added.Contains(r.Id)))
+            StartRoute(r, null);
+        // removed routes leave the table before they drain, so no new request reaches them
+        foreach (var gone in old.Keys)
+        {
+            _routes.Remove(gone, out var actor);
+            _slots.Remove(gone);
+            _published.Remove(gone);
+            actor!.Tell(new DrainRoute(msg.DrainTimeout));
+        }
+        PublishTable();
+
+        _log.Info("Config applied: {Added} routes added, {Removed} removed, {Changed} changed",
+            added.Count, old.Count, changed.Count);
+        var summary = new ConfigApplied([.. added], [.. old.Keys], [.. changed.Select(c => c.Update.Config.Id)], []);
+        Gather.AskAll<RouteUpdated>(changed.Select(c => c.Route).ToArray(), changed.Select(c => (object)c.Update).ToArray(),
+            StatusTimeout, Sender, updates => summary with { Routes = [.. updates] },
+            i => new RouteUpdated(changed[i].Update.Config.Id, 0, 0, 0, 0));
+    }
+
+    private void OnDrained(RouteDrained msg)
+    {
+        _log.Info("Route {RouteId} drained and stopped", msg.RouteId);
+        Context.Stop(Sender); // the drained route's backoff supervisor, and with it the route
     }
 
     private void OnPublished(RouteSnapshotPublished msg)

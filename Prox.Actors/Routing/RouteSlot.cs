@@ -41,5 +41,25 @@ public sealed class RouteSlot
     /// incarnation of the backend's actor and of the route's actor, created on first use.
     /// </summary>
     public BackendMemory MemoryFor(BackendConfig backend, TimeSpan attemptTimeout) =>
-        _backends.GetOrAdd(backend.Id, _ => new BackendMemory(new BackendLive(RouteId, backend) { AttemptTimeout = attemptTimeout }));
+        _backends.GetOrAdd(backend.Id, _ => NewMemory(backend, attemptTimeout));
+
+    /// <summary>Fresh state for a backend whose config changed in a way that makes it a different backend.</summary>
+    public BackendMemory ResetMemory(BackendConfig backend, TimeSpan attemptTimeout) =>
+        _backends[backend.Id] = NewMemory(backend, attemptTimeout);
+
+    /// <summary>Drops a removed backend's state (unless a newer backend with the same id has replaced it).</summary>
+    public void ForgetMemory(string backendId, BackendMemory memory) =>
+        _backends.TryRemove(new KeyValuePair<string, BackendMemory>(backendId, memory));
+
+    private BackendMemory NewMemory(BackendConfig backend, TimeSpan attemptTimeout) =>
+        new(new BackendLive(RouteId, backend) { AttemptTimeout = attemptTimeout });
+
+    private volatile RouteConfig? _config;
+
+    /// <summary>The route's config as last applied by its actor (a restarted actor starts from it).</summary>
+    public RouteConfig? Config
+    {
+        get => _config;
+        internal set => _config = value;
+    }
 }

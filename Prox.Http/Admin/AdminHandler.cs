@@ -11,7 +11,7 @@ using Prox.Http.Errors;
 namespace Prox.Http.Admin;
 
 /// <summary>The admin listener's endpoints: <c>GET /status</c> and <c>GET /healthz</c>.</summary>
-public sealed class AdminHandler(ProxRuntime rt)
+public sealed class AdminHandler(ProxRuntime rt, IConfigReloader? reloader = null)
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
@@ -46,9 +46,12 @@ public sealed class AdminHandler(ProxRuntime rt)
             case "/admin/chaos/crash" when HttpMethods.IsPost(ctx.Request.Method):
                 await CrashAsync(ctx);
                 return;
-            case "/admin/chaos/crash":
+            case "/admin/config/reload" when HttpMethods.IsPost(ctx.Request.Method):
+                await ReloadAsync(ctx);
+                return;
+            case "/admin/chaos/crash" or "/admin/config/reload":
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
-                    "/admin/chaos/crash supports POST.", headers: ("Allow", "POST"));
+                    $"{path} supports POST.", headers: ("Allow", "POST"));
                 return;
             case "/healthz" or "/status" or "/admin/events":
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
@@ -59,6 +62,31 @@ public sealed class AdminHandler(ProxRuntime rt)
                     "Unknown admin endpoint. Try /status, /healthz or /admin/events.");
                 return;
         }
+    }
+
+    /// <summary><c>POST /admin/config/reload</c>: re-read the config file and apply it (as SIGHUP does).</summary>
+    private async Task ReloadAsync(HttpContext ctx)
+    {
+        if (reloader is null)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status409Conflict, "No config file",
+                "This Prox was not started from a config file, so there is nothing to reload.");
+            return;
+        }
+        var result = await reloader.ReloadAsync("admin request", ctx.RequestAborted);
+        if (!result.Ok)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status422UnprocessableEntity, "Config rejected",
+                $"The config file has {result.Errors.Length} error(s); the running config is unchanged.",
+                errors: result.Errors);
+            return;
+        }
+        await WriteJsonAsync(ctx, new
+        {
+            applied = true,
+            routes = result.Changes,
+            restartNeeded = result.RestartNeeded,
+        });
     }
 
     private async Task StatusAsync(HttpContext ctx)

@@ -13,9 +13,11 @@ public static class Problems
 {
     public const string ContentType = "application/problem+json";
 
+    /// <param name="errors">Listed as the <c>errors</c> member (e.g. every config error with its path).</param>
     /// <param name="headers">Extra response headers (e.g. <c>Allow</c>, <c>Connection</c>), set after the response is cleared.</param>
     public static async Task WriteAsync(HttpContext ctx, int status, string title, string detail,
-        string? requestId = null, int? retryAfterSeconds = null, params (string Name, string Value)[] headers)
+        string? requestId = null, int? retryAfterSeconds = null, IReadOnlyList<string>? errors = null,
+        params (string Name, string Value)[] headers)
     {
         var resp = ctx.Response;
         if (resp.HasStarted) return;
@@ -38,6 +40,12 @@ public static class Problems
         json.WriteString("instance", ctx.Request.Path.Value);
         if (!string.IsNullOrEmpty(requestId)) json.WriteString("requestId", requestId);
         json.WriteString("traceId", Activity.Current?.TraceId.ToString() ?? ctx.TraceIdentifier);
+        if (errors is not null)
+        {
+            json.WriteStartArray("errors");
+            foreach (var e in errors) json.WriteStringValue(e);
+            json.WriteEndArray();
+        }
         json.WriteEndObject();
         await json.FlushAsync(ctx.RequestAborted);
     }

@@ -44,6 +44,43 @@ public sealed class ProxUnderTest : IAsyncDisposable
         return new ProxUnderTest(host);
     }
 
+    /// <summary>The config file of a Prox started with <see cref="StartFromFileAsync"/>.</summary>
+    public string? ConfigFile { get; private init; }
+
+    /// <summary>The prox block around <paramref name="hocon"/>, with listeners on port 0.</summary>
+    public static string ConfigText(string hocon) => $$"""
+        prox {
+          listen = "127.0.0.1:0"
+          admin.listen = "127.0.0.1:0"
+          {{hocon}}
+        }
+        """;
+
+    /// <summary>Starts Prox from a config file in a temp dir (deleted on dispose), so it can be reloaded.</summary>
+    /// <param name="watch">Reload when the file changes (else only through <see cref="ReloadAsync"/>).</param>
+    public static async Task<ProxUnderTest> StartFromFileAsync(string hocon, bool watch = false)
+    {
+        var dir = Directory.CreateTempSubdirectory("prox-test-");
+        var file = Path.Combine(dir.FullName, "prox.conf");
+        await File.WriteAllTextAsync(file, ConfigText(hocon));
+        var parsed = ProxConfigParser.ParseFile(file);
+        if (!parsed.IsValid)
+            throw new InvalidOperationException("test config invalid:\n" + string.Join("\n", parsed.Errors));
+        var host = ProxHost.Create(parsed.Config!, LogEventLevel.Warning, file, watch);
+        await host.StartAsync();
+        return new ProxUnderTest(host) { ConfigFile = file };
+    }
+
+    /// <summary>Rewrites the config file (listeners stay on the ports bound at start).</summary>
+    public Task WriteConfigAsync(string hocon) => File.WriteAllTextAsync(ConfigFile!, ConfigText(hocon));
+
+    /// <summary>Rewrites the config file and reloads it; returns what the reload did.</summary>
+    public async Task<Prox.Http.Admin.ReloadResult> ReloadAsync(string hocon)
+    {
+        await WriteConfigAsync(hocon);
+        return await Host.Reloader!.ReloadAsync("test");
+    }
+
     public async Task<JsonElement> StatusAsync()
     {
         var doc = await Admin.GetFromJsonAsync<JsonElement>("/status");
@@ -74,5 +111,6 @@ public sealed class ProxUnderTest : IAsyncDisposable
         Client.Dispose();
         Admin.Dispose();
         await Host.DisposeAsync();
+        if (ConfigFile is not null) Directory.Delete(Path.GetDirectoryName(ConfigFile)!, recursive: true);
     }
 }
