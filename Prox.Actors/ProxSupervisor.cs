@@ -3,6 +3,7 @@ using Prox.Actors.Config;
 using Prox.Actors.Events;
 using Prox.Actors.Health;
 using Prox.Actors.Routing;
+using Prox.Actors.Webhooks;
 
 namespace Prox.Actors;
 
@@ -11,12 +12,19 @@ public sealed class ProxSupervisor : ReceiveActor
 {
     private IActorRef _routes = ActorRefs.Nobody;
     private IActorRef _events = ActorRefs.Nobody;
+    private IActorRef? _notifier;
 
-    public ProxSupervisor(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober)
+    public ProxSupervisor(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober, IWebhookSender? webhookSender = null)
     {
         Cfg = cfg;
         Store = store;
         Prober = prober;
+        WebhookSender = webhookSender;
+        Receive<GetWebhookStatus>(msg =>
+        {
+            if (_notifier is null) Sender.Tell(WebhookStatusReply.Empty);
+            else _notifier.Forward(msg);
+        });
         Receive<GetProxStatus>(msg => _routes.Forward(msg));
         Receive<GetEvents>(msg => _events.Forward(msg));
         Receive<Supervision.CrashActor>(msg => _routes.Forward(msg));
@@ -25,14 +33,19 @@ public sealed class ProxSupervisor : ReceiveActor
     private ProxConfig Cfg { get; }
     private ProxSnapshotStore Store { get; }
     private IHealthProber? Prober { get; }
+    private IWebhookSender? WebhookSender { get; }
 
-    public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null) =>
-        Akka.Actor.Props.Create(() => new ProxSupervisor(cfg, store, prober));
+    /// <param name="webhookSender">Delivers webhooks; required when the config has any (the Notifier needs Akka.Persistence configured).</param>
+    public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null, IWebhookSender? webhookSender = null) =>
+        Akka.Actor.Props.Create(() => new ProxSupervisor(cfg, store, prober, webhookSender));
 
     protected override void PreStart()
     {
         // the event log first, so it hears the routes' first events
         _events = Context.ActorOf(EventLog.Props(), "events");
+        if (!Cfg.Webhooks.IsEmpty)
+            _notifier = Context.ActorOf(NotifierSupervision.Props(Cfg.Webhooks,
+                WebhookSender ?? throw new InvalidOperationException("webhooks are configured but no IWebhookSender was given")), "notifier");
         _routes = Context.ActorOf(RouteManager.Props(Cfg, Store, Prober), "routes");
     }
 }

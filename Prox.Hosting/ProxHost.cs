@@ -9,6 +9,7 @@ using Prox.Actors;
 using Prox.Actors.Config;
 using Prox.Actors.Health;
 using Prox.Actors.Routing;
+using Prox.Actors.Webhooks;
 using Prox.Http;
 using Prox.Http.Admin;
 using Prox.Http.Errors;
@@ -75,6 +76,7 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton(Store);
         builder.Services.AddSingleton<ForwardingClients>();
         builder.Services.AddSingleton<HttpHealthProber>();
+        builder.Services.AddSingleton<HttpWebhookSender>();
         builder.Services.AddSingleton(sp => new ProxRuntime(Config, Store,
             () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>()));
         builder.Services.AddSingleton<ProxyHandler>();
@@ -90,6 +92,8 @@ public sealed class ProxHost : IAsyncDisposable
             // the file's own akka { … } block wins; substitutions are already resolved (Akka's own ${?X} is unreliable)
             if (Config.ResolvedText is { } text && text.Contains("akka", StringComparison.Ordinal))
                 ab.AddHocon(text, HoconAddMode.Prepend);
+            if (ProxPersistence.IsNeeded(Config))
+                ProxPersistence.Configure(ab, Config.Persistence);
             ab.ConfigureLoggers(l =>
             {
                 l.ClearLoggers();
@@ -97,7 +101,8 @@ public sealed class ProxHost : IAsyncDisposable
             });
             ab.WithActors((system, registry) =>
                 registry.Register<ProxSupervisor>(system.ActorOf(
-                    ProxSupervisor.Props(Config, Store, sp.GetRequiredService<HttpHealthProber>()), "prox")));
+                    ProxSupervisor.Props(Config, Store, sp.GetRequiredService<HttpHealthProber>(),
+                    sp.GetRequiredService<HttpWebhookSender>()), "prox")));
         });
 
         var app = builder.Build();
