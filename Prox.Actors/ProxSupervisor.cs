@@ -41,11 +41,11 @@ public sealed class ProxSupervisor : ReceiveActor
 
     protected override void PreStart()
     {
-        // the event log first, so it hears the routes' first events
+        // the event log and the notifier first, so they hear the routes' first events
         _events = Context.ActorOf(EventLog.Props(), "events");
         if (!Cfg.Webhooks.IsEmpty)
-            _notifier = Context.ActorOf(NotifierSupervision.Props(Cfg.Webhooks,
-                WebhookSender ?? throw new InvalidOperationException("webhooks are configured but no IWebhookSender was given")), "notifier");
+            _notifier = NotifierSupervision.Start(Context, Cfg.Webhooks,
+                WebhookSender ?? throw new InvalidOperationException("webhooks are configured but no IWebhookSender was given"));
         _routes = Context.ActorOf(RouteManager.Props(Cfg, Store, Prober), "routes");
     }
 }

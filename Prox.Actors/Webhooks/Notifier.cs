@@ -14,7 +14,8 @@ public sealed record NotifierOptions(int SnapshotEvery, Func<double> Random)
 }
 
 /// <summary>
-/// The webhook outbox. Subscribes to <see cref="ProxEvent"/>s; persists a <see cref="WebhookEnqueued"/> for each
+/// The webhook outbox. Receives <see cref="ProxEvent"/>s (its parent subscribes it to the event stream: see
+/// <see cref="NotifierSupervision"/>); persists a <see cref="WebhookEnqueued"/> for each
 /// webhook that wants an event <em>before</em> trying to deliver it, and a <see cref="WebhookDelivered"/> after a 2xx,
 /// so every event is delivered at least once, across restarts. Each webhook has at most one POST in flight (strict
 /// order per webhook); webhooks never wait for each other. Failed POSTs are retried with exponential backoff and jitter.
@@ -88,19 +89,6 @@ public sealed class Notifier : ReceivePersistentActor, IWithTimers
     public static Props Props(ImmutableArray<WebhookConfig> hooks, IWebhookSender sender, NotifierOptions? options = null,
         string persistenceId = DefaultPersistenceId) =>
         Akka.Actor.Props.Create(() => new Notifier(hooks, sender, options ?? NotifierOptions.Default, persistenceId));
-
-    // subscribing before recovery ends is fine: commands are stashed until it does
-    protected override void PreStart()
-    {
-        base.PreStart();
-        Context.System.EventStream.Subscribe<ProxEvent>(Self);
-    }
-
-    protected override void PostStop()
-    {
-        Context.System.EventStream.Unsubscribe(Self);
-        base.PostStop();
-    }
 
     private DateTimeOffset Now => Context.System.Scheduler.Now;
 
