@@ -18,14 +18,28 @@ public static class ProxPersistence
     /// <summary>Serializer bindings of all persisted types. Each persistent capability adds its own HOCON here.</summary>
     private static readonly string[] SerializationHocon = [NotifierSerializer.Hocon];
 
+    /// <summary>Creates the data directory; returns why that failed (for a clean start-up error), or null.</summary>
+    public static string? PrepareDataDir(PersistenceConfig cfg)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(cfg.DatabasePath)!);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return $"cannot create the data directory '{cfg.DataDir}' (prox.persistence.data-dir): {e.Message}";
+        }
+    }
+
     public static void Configure(AkkaConfigurationBuilder ab, PersistenceConfig cfg)
     {
         foreach (var hocon in SerializationHocon)
             ab.AddHocon(hocon, HoconAddMode.Prepend);
-        var file = cfg.DatabasePath;
-        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        // normally done (and its failure reported) before the host is built; cheap to repeat
+        Directory.CreateDirectory(Path.GetDirectoryName(cfg.DatabasePath)!);
         ab.WithSqlPersistence(
-            connectionString: $"Data Source={file}",
+            connectionString: $"Data Source={cfg.DatabasePath}",
             providerName: LinqToDB.ProviderName.SQLiteMS,
             autoInitialize: true);
     }
