@@ -7,7 +7,7 @@ using Prox.Actors.Webhooks;
 
 namespace Prox.Actors;
 
-/// <summary>Root of Prox's actor tree. Owns the RouteManager (and, later, config store, notifier, key store).</summary>
+/// <summary>Root of Prox's actor tree. Owns the event log, the webhook Notifier (when webhooks are configured) and the RouteManager (later also the config store and key store).</summary>
 public sealed class ProxSupervisor : ReceiveActor
 {
     private IActorRef _routes = ActorRefs.Nobody;

@@ -19,15 +19,17 @@ public class WebhookTests
         }
         """;
 
-    private static string Webhook(Uri receiver, string events = """["backend-down", "backend-up", "pool-down", "pool-up"]""") => $$"""
+    private static string Webhook(Uri receiver, string events = """["backend-down", "backend-up", "pool-down", "pool-up"]""",
+        string otherHooks = "") => $$"""
         webhooks = [
           { name = ops, url = "{{receiver}}", events = {{events}}, secret = "{{Secret}}", format = json,
             timeout = 2s, backoff = 50ms, max-backoff = 200ms }
+          {{otherHooks}}
         ]
         """;
 
-    private static async Task<JsonElement> HookStatusAsync(ProxUnderTest prox) =>
-        (await prox.StatusAsync()).GetProperty("webhooks").EnumerateArray().Single(w => w.GetProperty("name").GetString() == "ops");
+    private static async Task<JsonElement> HookStatusAsync(ProxUnderTest prox, string name = "ops") =>
+        (await prox.StatusAsync()).GetProperty("webhooks").EnumerateArray().Single(w => w.GetProperty("name").GetString() == name);
 
     [Fact]
     public async Task BackendStoppedAndRestarted_ReceiverGetsDownUpAndPoolEvents_Signed()
@@ -35,7 +37,10 @@ public class WebhookTests
         using var data = new TempDataDir();
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var backend = await TestBackend.StartAsync("a");
-        await using var prox = await ProxUnderTest.StartAsync(string.Join("\n", Route(backend.Url), Webhook(receiver.Url), data.Hocon));
+        using var deadReceiver = new DeadPort();
+        // a second webhook whose receiver never answers must not hold up the first
+        var dead = $"{{ name = dead, url = \"{deadReceiver.Url}\", backoff = 50ms, max-backoff = 100ms }}";
+        await using var prox = await ProxUnderTest.StartAsync(string.Join("\n", Route(backend.Url), Webhook(receiver.Url, otherHooks: dead), data.Hocon));
 
         await backend.StopAsync();
         await ProxUnderTest.EventuallyAsync(() => Task.FromResult(receiver.Types.Contains("pool-down")), what: "pool-down delivered");
@@ -59,6 +64,9 @@ public class WebhookTests
         Assert.Equal(0, status.GetProperty("pending").GetInt32());
         Assert.Equal("json", status.GetProperty("format").GetString());
         Assert.DoesNotContain(Secret, status.GetRawText());
+        var stuck = await HookStatusAsync(prox, "dead");
+        Assert.Equal(4, stuck.GetProperty("pending").GetInt32());
+        Assert.True(stuck.GetProperty("failedAttempts").GetInt64() >= 1);
     }
 
     [Fact]
