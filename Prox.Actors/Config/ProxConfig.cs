@@ -20,7 +20,7 @@ public sealed record ProxConfig(
     public ImmutableArray<Prox.Actors.Webhooks.WebhookConfig> Webhooks { get; init; } = [];
 
     /// <summary><c>prox.persistence</c>: the journal of the persistent actors (started only when one is needed).</summary>
-    public Prox.Actors.Webhooks.PersistenceConfig Persistence { get; init; } = Prox.Actors.Webhooks.PersistenceConfig.Default;
+    public PersistenceConfig Persistence { get; init; } = PersistenceConfig.Default;
 
     /// <summary>Proxy listener used when <c>prox.listen</c> is absent.</summary>
     public static readonly ImmutableArray<ListenAddress> DefaultListen = [new("127.0.0.1", 8080)];
