@@ -77,6 +77,11 @@ public static class Cli
         }
 
         var cfg = result.Config!;
+        if (ProxPersistence.IsNeeded(cfg) && ProxPersistence.PrepareDataDir(cfg.Persistence) is { } dataDirError)
+        {
+            Console.Error.WriteLine($"prox: {dataDirError}");
+            return Invalid;
+        }
         DemoBackends? backends = null;
         await using var host = ProxHost.Create(cfg, configPath: path);
         try

@@ -10,6 +10,7 @@ using Prox.Actors.Config;
 using Prox.Actors.Health;
 using Prox.Actors.Recovery;
 using Prox.Actors.Routing;
+using Prox.Actors.Webhooks;
 using Prox.Http;
 using Prox.Http.Admin;
 using Prox.Http.Errors;
@@ -91,6 +92,7 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton<ForwardingClients>();
         builder.Services.AddSingleton<HttpHealthProber>();
         builder.Services.AddSingleton<RecoveryRunner>();
+        builder.Services.AddSingleton<HttpWebhookSender>();
         builder.Services.AddSingleton(sp => new ProxRuntime(Config, Store,
             () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>()));
         builder.Services.AddSingleton<ProxyHandler>();
@@ -112,6 +114,8 @@ public sealed class ProxHost : IAsyncDisposable
             // the file's own akka { … } block wins; substitutions are already resolved (Akka's own ${?X} is unreliable)
             if (Config.ResolvedText is { } text && text.Contains("akka", StringComparison.Ordinal))
                 ab.AddHocon(text, HoconAddMode.Prepend);
+            if (ProxPersistence.IsNeeded(Config))
+                ProxPersistence.Configure(ab, Config.Persistence);
             ab.ConfigureLoggers(l =>
             {
                 l.ClearLoggers();
@@ -120,7 +124,7 @@ public sealed class ProxHost : IAsyncDisposable
             ab.WithActors((system, registry) =>
                 registry.Register<ProxSupervisor>(system.ActorOf(
                     ProxSupervisor.Props(Config, Store, sp.GetRequiredService<HttpHealthProber>(),
-                        sp.GetRequiredService<RecoveryRunner>()), "prox")));
+                        sp.GetRequiredService<RecoveryRunner>(), sp.GetRequiredService<HttpWebhookSender>()), "prox")));
         });
 
         var app = builder.Build();

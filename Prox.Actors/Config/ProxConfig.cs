@@ -16,6 +16,12 @@ public sealed record ProxConfig(
     /// <summary>The text after <c>${…}</c> substitution: what the <c>akka { … }</c> block is read from.</summary>
     public string? ResolvedText { get; init; }
 
+    /// <summary><c>prox.webhooks</c>: where the Notifier delivers events; empty = no Notifier, no persistence.</summary>
+    public ImmutableArray<Prox.Actors.Webhooks.WebhookConfig> Webhooks { get; init; } = [];
+
+    /// <summary><c>prox.persistence</c>: the journal of the persistent actors (started only when one is needed).</summary>
+    public PersistenceConfig Persistence { get; init; } = PersistenceConfig.Default;
+
     /// <summary>Proxy listener used when <c>prox.listen</c> is absent.</summary>
     public static readonly ImmutableArray<ListenAddress> DefaultListen = [new("127.0.0.1", 8080)];
 }

@@ -14,7 +14,7 @@ namespace Prox.Actors.Config;
 /// </summary>
 internal sealed partial class ProxConfigBinder
 {
-    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes"];
+    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence"];
     private static readonly string[] AdminKeys = ["listen", "chaos"];
     private static readonly string[] LimitsKeys = ["max-request-body"];
     private static readonly string[] RouteKeys =
@@ -99,6 +99,8 @@ internal sealed partial class ProxConfigBinder
         var trustedProxies = TrustedProxies(prox);
         var limits = Limits(prox);
         var routes = Routes(prox);
+        var webhooks = Webhooks(prox);
+        var persistence = Persistence(prox);
 
         var proxyListen = listen?.Select(l => l.Address).ToList() ?? [.. ProxConfig.DefaultListen];
         foreach (var (address, path) in admin ?? [])
@@ -115,7 +117,11 @@ internal sealed partial class ProxConfigBinder
             (admin is null ? AdminConfig.Default : new AdminConfig([.. admin.Select(a => a.Address)])) with { Chaos = AdminChaos(prox) },
             routes,
             trustedProxies,
-            limits);
+            limits)
+        {
+            Webhooks = webhooks,
+            Persistence = persistence,
+        };
     }
 
     private static bool IsLoopback(string host) =>

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Prox.Actors.Events;
 using Prox.Actors.Routing;
 using Prox.Actors.Supervision;
+using Prox.Actors.Webhooks;
 using Prox.Http.Errors;
 
 namespace Prox.Http.Admin;
@@ -104,6 +105,15 @@ public sealed class AdminHandler(ProxRuntime rt, IConfigReloader? reloader = nul
                 "The actor system did not answer in time.", retryAfterSeconds: 1);
             return;
         }
+        WebhookStatusReply? webhooks;
+        try
+        {
+            webhooks = await rt.Supervisor.Ask<WebhookStatusReply>(GetWebhookStatus.Instance, AskTimeout, ctx.RequestAborted);
+        }
+        catch (AskTimeoutException)
+        {
+            webhooks = null; // the Notifier is restarting (its journal failed): the rest of /status still answers
+        }
 
         var now = DateTimeOffset.UtcNow;
         var gc = GC.GetGCMemoryInfo();
@@ -132,6 +142,7 @@ public sealed class AdminHandler(ProxRuntime rt, IConfigReloader? reloader = nul
                 backends = r.Backends,
             }),
             events = events.Events,
+            webhooks = webhooks?.Webhooks,
         });
     }
 

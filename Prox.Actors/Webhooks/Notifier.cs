@@ -1,0 +1,240 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Prox.Actors.Events;
+
+namespace Prox.Actors.Webhooks;
+
+/// <param name="SnapshotEvery">Deliveries between snapshots (each snapshot also deletes the journal before it).</param>
+/// <param name="Random">Source of jitter in [0, 1); tests pass a constant.</param>
+public sealed record NotifierOptions(int SnapshotEvery, Func<double> Random)
+{
+    public static readonly NotifierOptions Default = new(100, System.Random.Shared.NextDouble);
+}
+
+/// <summary>
+/// The webhook outbox. Receives <see cref="ProxEvent"/>s (its parent subscribes it to the event stream: see
+/// <see cref="NotifierSupervision"/>); persists a <see cref="WebhookEnqueued"/> for each
+/// webhook that wants an event <em>before</em> trying to deliver it, and a <see cref="WebhookDelivered"/> after a 2xx,
+/// so every event is delivered at least once, across restarts. Each webhook has at most one POST in flight (strict
+/// order per webhook); webhooks never wait for each other. Failed POSTs are retried with exponential backoff and jitter.
+/// </summary>
+public sealed class Notifier : ReceivePersistentActor, IWithTimers
+{
+    public const string DefaultPersistenceId = "prox-notifier";
+
+    private sealed record DeliveryCompleted(string Webhook, string EventId, WebhookResponse Response);
+
+    private sealed record RetryDue(string Webhook);
+
+    /// <summary>Per-webhook delivery progress; lives only in memory (a restart starts the attempt count again).</summary>
+    private sealed class Delivery
+    {
+        public string? InFlight;
+        public bool RetryScheduled;
+        public string? AttemptsFor;
+        public int Attempts;
+        public long FailedAttempts;
+        public DateTimeOffset? LastAttemptAt;
+        public DateTimeOffset? LastDeliveredAt;
+        public string? LastError;
+        public DateTimeOffset? NextAttemptAt;
+    }
+
+    private readonly ImmutableArray<WebhookConfig> _hooks;
+    private readonly Dictionary<string, WebhookConfig> _byName;
+    private readonly Dictionary<string, WebhookOutbox> _outboxes = new();
+    private readonly Dictionary<string, Delivery> _delivery = new();
+    private readonly IWebhookSender _sender;
+    private readonly NotifierOptions _options;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private int _deliveredSinceSnapshot;
+    private long _orphaned;
+
+    public Notifier(ImmutableArray<WebhookConfig> hooks, IWebhookSender sender, NotifierOptions options, string persistenceId)
+    {
+        _hooks = hooks;
+        _byName = hooks.ToDictionary(h => h.Name);
+        _sender = sender;
+        _options = options;
+        PersistenceId = persistenceId;
+        foreach (var h in hooks)
+        {
+            _outboxes[h.Name] = WebhookOutbox.Empty;
+            _delivery[h.Name] = new Delivery();
+        }
+
+        Recover<SnapshotOffer>(OnSnapshotOffer);
+        Recover<WebhookEnqueued>(ApplyEnqueued);
+        Recover<WebhookDelivered>(ApplyDelivered);
+        Recover<RecoveryCompleted>(_ => OnRecovered());
+
+        Command<ProxEvent>(OnEvent);
+        Command<DeliveryCompleted>(OnDeliveryCompleted);
+        Command<RetryDue>(OnRetryDue);
+        Command<GetWebhookStatus>(_ => Sender.Tell(Status()));
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
+        Command<SaveSnapshotFailure>(f => _log.Warning("Webhook outbox snapshot failed: {Error}", f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting delivered webhook journal entries failed: {Error}", f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("Deleting old webhook outbox snapshots failed: {Error}", f.Cause.Message));
+    }
+
+    public override string PersistenceId { get; }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(ImmutableArray<WebhookConfig> hooks, IWebhookSender sender, NotifierOptions? options = null,
+        string persistenceId = DefaultPersistenceId) =>
+        Akka.Actor.Props.Create(() => new Notifier(hooks, sender, options ?? NotifierOptions.Default, persistenceId));
+
+    private DateTimeOffset Now => Context.System.Scheduler.Now;
+
+    // ---- state transitions (applied both live and on replay) ----
+
+    private void OnSnapshotOffer(SnapshotOffer offer)
+    {
+        if (offer.Snapshot is not NotifierSnapshot snapshot) return;
+        foreach (var o in snapshot.Outboxes)
+        {
+            if (!_byName.ContainsKey(o.Webhook))
+            {
+                _orphaned += o.Pending.Length;
+                continue;
+            }
+            _outboxes[o.Webhook] = new WebhookOutbox([.. o.Pending], o.Delivered, o.Dropped);
+        }
+    }
+
+    private void ApplyEnqueued(WebhookEnqueued e)
+    {
+        if (!_byName.TryGetValue(e.Webhook, out var hook))
+        {
+            _orphaned++; // stored for a webhook that is no longer configured
+            return;
+        }
+        var (outbox, dropped) = _outboxes[e.Webhook].Enqueue(e.Event, hook.MaxPending);
+        _outboxes[e.Webhook] = outbox;
+        if (dropped is not null && !IsRecovering)
+            _log.Warning("Webhook {Webhook} outbox is full ({MaxPending} pending): dropped the oldest event {EventId} ({EventKind})",
+                hook.Name, hook.MaxPending, dropped.Id, dropped.Kind);
+    }
+
+    private void ApplyDelivered(WebhookDelivered d)
+    {
+        if (_outboxes.TryGetValue(d.Webhook, out var outbox))
+            _outboxes[d.Webhook] = outbox.Deliver(d.EventId);
+    }
+
+    private void OnRecovered()
+    {
+        if (_orphaned > 0)
+            _log.Warning("Ignored {Count} undelivered events for webhooks that are no longer configured", _orphaned);
+        var pending = _outboxes.Values.Sum(o => o.Pending.Count);
+        if (pending > 0)
+            _log.Info("Webhook outbox recovered with {Pending} undelivered events; delivering them now", pending);
+        foreach (var h in _hooks) TryDeliver(h.Name);
+    }
+
+    // ---- commands ----
+
+    private void OnEvent(ProxEvent e)
+    {
+        var owed = _hooks.Where(h => h.Wants(e.Kind)).Select(h => new WebhookEnqueued(h.Name, e)).ToList();
+        if (owed.Count == 0) return;
+        PersistAll(owed, enqueued =>
+        {
+            ApplyEnqueued(enqueued);
+            TryDeliver(enqueued.Webhook);
+        });
+    }
+
+    /// <summary>Starts a POST of the webhook's oldest pending event unless one is in flight or a retry is waiting.</summary>
+    private void TryDeliver(string webhook)
+    {
+        var d = _delivery[webhook];
+        if (d.InFlight is not null || d.RetryScheduled || _outboxes[webhook].Head is not { } head) return;
+        if (d.AttemptsFor != head.Id)
+        {
+            d.AttemptsFor = head.Id;
+            d.Attempts = 0;
+        }
+        d.InFlight = head.Id;
+        d.LastAttemptAt = Now;
+        d.NextAttemptAt = null;
+        var request = WebhookPayload.Build(_byName[webhook], head, d.Attempts + 1);
+        var eventId = head.Id;
+        _sender.SendAsync(request).PipeTo(Self,
+            success: r => new DeliveryCompleted(webhook, eventId, r),
+            failure: ex => new DeliveryCompleted(webhook, eventId, new WebhookResponse(0, ex.Message)));
+    }
+
+    private void OnDeliveryCompleted(DeliveryCompleted m)
+    {
+        var d = _delivery[m.Webhook];
+        if (_outboxes[m.Webhook].Head?.Id != m.EventId)
+        {
+            // dropped from a full outbox while in flight: move on
+            d.InFlight = null;
+            TryDeliver(m.Webhook);
+            return;
+        }
+        if (m.Response.Ok)
+        {
+            Persist(new WebhookDelivered(m.Webhook, m.EventId), delivered =>
+            {
+                ApplyDelivered(delivered);
+                d.InFlight = null;
+                d.Attempts = 0;
+                d.LastDeliveredAt = Now;
+                MaybeSnapshot();
+                TryDeliver(m.Webhook);
+            });
+            return;
+        }
+
+        d.InFlight = null;
+        d.Attempts++;
+        d.FailedAttempts++;
+        d.LastError = m.Response.Error ?? $"HTTP {m.Response.Status}";
+        var hook = _byName[m.Webhook];
+        var delay = WebhookBackoff.NextDelay(d.Attempts, hook.Backoff, hook.MaxBackoff, WebhookBackoff.DefaultJitter, _options.Random());
+        d.RetryScheduled = true;
+        d.NextAttemptAt = Now + delay;
+        Timers.StartSingleTimer("retry:" + m.Webhook, new RetryDue(m.Webhook), delay);
+        _log.Warning("Webhook {Webhook}: delivering {EventId} failed (attempt {Attempt}): {Error}; next try in {Delay}",
+            m.Webhook, m.EventId, d.Attempts, d.LastError, delay);
+    }
+
+    private void OnRetryDue(RetryDue m)
+    {
+        _delivery[m.Webhook].RetryScheduled = false;
+        TryDeliver(m.Webhook);
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (++_deliveredSinceSnapshot < _options.SnapshotEvery) return;
+        _deliveredSinceSnapshot = 0;
+        SaveSnapshot(new NotifierSnapshot([.. _outboxes.Select(kv =>
+            new OutboxSnapshot(kv.Key, kv.Value.Delivered, kv.Value.Dropped, [.. kv.Value.Pending]))]));
+    }
+
+    private void OnSnapshotSaved(SaveSnapshotSuccess s)
+    {
+        // the snapshot holds everything up to here: older journal entries and snapshots are dead weight
+        DeleteMessages(s.Metadata.SequenceNr);
+        DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+    }
+
+    private WebhookStatusReply Status() => new([.. _hooks.Select(h =>
+    {
+        var o = _outboxes[h.Name];
+        var d = _delivery[h.Name];
+        return new WebhookStatus(h.Name, h.DisplayUrl, h.EffectiveEvents, h.Format.ToString().ToLowerInvariant(),
+            o.Pending.Count, o.Delivered, d.FailedAttempts, o.Dropped,
+            d.LastAttemptAt, d.LastDeliveredAt, d.LastError, d.NextAttemptAt);
+    })]);
+}

@@ -1,0 +1,47 @@
+using System.Collections.Immutable;
+using Prox.Actors.Events;
+
+namespace Prox.Actors.Webhooks;
+
+/// <summary>Marks what the Notifier writes to its journal; bound to <see cref="NotifierSerializer"/>.</summary>
+public interface INotifierPersisted;
+
+/// <summary>Persisted before the first delivery attempt: <paramref name="Event"/> is owed to webhook <paramref name="Webhook"/>.</summary>
+public sealed record WebhookEnqueued(string Webhook, ProxEvent Event) : INotifierPersisted;
+
+/// <summary>Persisted after a 2xx: the event left the webhook's outbox.</summary>
+public sealed record WebhookDelivered(string Webhook, string EventId) : INotifierPersisted;
+
+/// <summary>The whole outbox, saved every few deliveries so recovery replays only what followed.</summary>
+public sealed record NotifierSnapshot(ImmutableArray<OutboxSnapshot> Outboxes) : INotifierPersisted;
+
+public sealed record OutboxSnapshot(string Webhook, long Delivered, long Dropped, ImmutableArray<ProxEvent> Pending);
+
+/// <summary>Query: each webhook's delivery state → <see cref="WebhookStatusReply"/>.</summary>
+public sealed record GetWebhookStatus
+{
+    public static readonly GetWebhookStatus Instance = new();
+}
+
+public sealed record WebhookStatusReply(ImmutableArray<WebhookStatus> Webhooks)
+{
+    public static readonly WebhookStatusReply Empty = new([]);
+}
+
+/// <summary>One webhook on <c>/status</c>. Never carries the secret; the URL has no user info.</summary>
+/// <param name="Pending">Events stored and not yet delivered.</param>
+/// <param name="FailedAttempts">Failed POSTs since start-up (each retry counts).</param>
+/// <param name="Dropped">Events dropped because the outbox was full.</param>
+public sealed record WebhookStatus(
+    string Name,
+    string Url,
+    IReadOnlyList<string> Events,
+    string Format,
+    int Pending,
+    long Delivered,
+    long FailedAttempts,
+    long Dropped,
+    DateTimeOffset? LastAttemptAt,
+    DateTimeOffset? LastDeliveredAt,
+    string? LastError,
+    DateTimeOffset? NextAttemptAt);
