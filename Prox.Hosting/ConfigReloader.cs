@@ -139,6 +139,8 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
         if (!running.Admin.Listen.SequenceEqual(next.Admin.Listen)) keys.Add("prox.admin.listen");
         if (running.Admin.Chaos != next.Admin.Chaos) keys.Add("prox.admin.chaos");
         if (running.Limits != next.Limits) keys.Add("prox.limits");
+        if (!ConfigComparer.Same(running.Webhooks.ToArray(), next.Webhooks.ToArray())) keys.Add("prox.webhooks");
+        if (!ConfigComparer.Same(running.Persistence, next.Persistence)) keys.Add("prox.persistence");
         return [.. keys];
     }
 

@@ -28,6 +28,10 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
     {
         var running = _config;
         _trusted = new TrustedProxies(next.TrustedProxies);
-        _config = next with { Listen = running.Listen, Admin = running.Admin, Limits = running.Limits };
+        _config = next with
+        {
+            Listen = running.Listen, Admin = running.Admin, Limits = running.Limits,
+            Webhooks = running.Webhooks, Persistence = running.Persistence,
+        };
     }
 }

@@ -144,10 +144,10 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Same backend for a reload: everything but the weight, which changes in place.</summary>
-    private static bool SameBackend(BackendConfig a, BackendConfig b) => a with { Weight = b.Weight } == b;
+    private static bool SameBackend(BackendConfig a, BackendConfig b) => ConfigComparer.Same(a with { Weight = b.Weight }, b);
 
     /// <summary>Route settings baked into each backend's actor (passive ejection) are unchanged.</summary>
-    private static bool SameBackendSettings(RouteConfig a, RouteConfig b) => a.Passive == b.Passive;
+    private static bool SameBackendSettings(RouteConfig a, RouteConfig b) => ConfigComparer.Same(a.Passive, b.Passive);
 
     private void OnDrainRoute(DrainRoute msg)
     {

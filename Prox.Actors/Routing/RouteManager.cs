@@ -84,7 +84,7 @@ public sealed class RouteManager : ReceiveActor
                 added.Add(r.Id);
                 continue;
             }
-            if (before == r) continue;
+            if (ConfigComparer.Same(before, r)) continue;
             // the slot carries the new config too: a route actor waiting out a restart backoff starts on it
             _slots[r.Id].Config = r;
             changed.Add((_routes[r.Id], new UpdateRoute(r, msg.DrainTimeout)));

@@ -114,6 +114,36 @@ public class ReloadTests
     }
 
     [Fact]
+    public async Task SameText_WithHealthBreakerAndRecovery_NothingChanges_StateKept()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var b = await TestBackend.StartAsync("b");
+        var extra = """
+            health { interval = 200ms, timeout = 100ms, expect.status = ["200-299", "404"] }
+            breaker { consecutive-failures = 3 }
+            recovery { after = 1m, command = ["/bin/true"] }
+            retries.on = [connect-failure, 503]
+            match.hosts = ["*.example.com", "localhost", "127.0.0.1"]
+            """;
+        var text = Route("api", "/", B("a", a) + B("b", b), extra);
+        await using var prox = await ProxUnderTest.StartFromFileAsync(text);
+        await ProxUnderTest.EventuallyAsync(async () =>
+            (await prox.BackendStatusAsync("api", "a")).GetProperty("health").GetProperty("checks").GetInt32() >= 2, what: "probing");
+
+        // the same text parsed again is the same config: arrays inside it compare by value
+        var same = await prox.ReloadAsync(text);
+        Assert.True(same.Ok);
+        Assert.Empty(same.Changes!.Changed);
+
+        // a reweight keeps the health history (no fresh actor)
+        var checks = (await prox.BackendStatusAsync("api", "a")).GetProperty("health").GetProperty("checks").GetInt32();
+        var reweighted = await prox.ReloadAsync(Route("api", "/", B("a", a, 2) + B("b", b), extra));
+        var update = Assert.Single(reweighted.Changes!.Routes);
+        Assert.Equal((0, 0, 0, 1), (update.Added, update.Removed, update.Replaced, update.Reweighted));
+        Assert.True((await prox.BackendStatusAsync("api", "a")).GetProperty("health").GetProperty("checks").GetInt32() >= checks);
+    }
+
+    [Fact]
     public async Task RemovedBackend_InFlightRequestFinishes_ThenItsActorStops()
     {
         var release = new TaskCompletionSource();
