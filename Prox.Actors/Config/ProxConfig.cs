@@ -97,6 +97,10 @@ public sealed record BackendConfig(string Id, Uri Url, int Weight, TimeSpan? Tim
     /// <summary>This backend's recovery action, already merged over the route's; null = none. Config file only.</summary>
     public Recovery.RecoveryConfig? Recovery { get; init; }
 
+    /// <summary>Administratively drained: the backend keeps its actor, health checks and state but gets no new
+    /// requests (HAProxy's "drain"); in-flight ones finish. Changing it on reload applies in place.</summary>
+    public bool Drain { get; init; }
+
     /// <summary>Weight when the config gives none.</summary>
     public const int DefaultWeight = 1;
 

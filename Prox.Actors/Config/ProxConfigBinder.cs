@@ -20,7 +20,7 @@ internal sealed partial class ProxConfigBinder
     private static readonly string[] RouteKeys =
         ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health", "breaker", "recovery"];
     private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
-    private static readonly string[] BackendKeys = ["url", "weight", "id", "timeout", "health", "breaker", "recovery"];
+    private static readonly string[] BackendKeys = ["url", "weight", "id", "timeout", "drain", "health", "breaker", "recovery"];
     private static readonly string[] TimeoutKeys = ["connect", "request"];
     private static readonly string[] RetryKeys = ["attempts", "backoff", "max-backoff", "on", "non-idempotent"];
     private static readonly string[] PassiveKeys = ["failures-to-eject", "eject-for", "max-eject-for"];
@@ -392,6 +392,7 @@ internal sealed partial class ProxConfigBinder
 
         var weight = Int(backend, path, "weight", BackendConfig.DefaultWeight, 1, BackendConfig.MaxWeight);
         var timeout = OptionalDuration(backend, path, "timeout");
+        var drain = Bool(backend, path, "drain", false);
         // set even when the backend has no block of its own, so consumers read only BackendConfig.Health
         var health = backend.Get("health") is { } healthNode
             ? Health(healthNode, Child(path, "health"), routeHealth ?? HealthConfig.Default)
@@ -416,7 +417,7 @@ internal sealed partial class ProxConfigBinder
 
         if (url is null)
             return null;
-        return new BackendConfig(id ?? $"{url.Host}:{url.Port}", url, weight, timeout) { Health = health, Breaker = breaker, Recovery = recovery };
+        return new BackendConfig(id ?? $"{url.Host}:{url.Port}", url, weight, timeout) { Health = health, Breaker = breaker, Recovery = recovery, Drain = drain };
     }
 
     private TimeoutsConfig Timeouts(ConfigNode.Map route, string routePath)

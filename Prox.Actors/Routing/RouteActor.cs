@@ -96,7 +96,7 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
             name);
         // outcomes go to the supervisor (which forwards) until the backend actor has started and says where it is
         memory.Live.OfferMailbox(supervisor);
-        return new Member(new BackendEntry(memory.Live, b.Weight, supervisor), memory) { Available = memory.LastAvailable };
+        return new Member(new BackendEntry(memory.Live, b.Weight, supervisor), memory) { Available = memory.LastAvailable, Drain = b.Drain };
     }
 
     // ---- reload: apply a changed route config in place ----
@@ -121,6 +121,7 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
                         m.Entry = m.Entry with { Weight = b.Weight };
                         reweighted++;
                     }
+                    m.Drain = b.Drain;
                     members.Add(m);
                     continue;
                 }
@@ -143,8 +144,8 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
         Sender.Tell(new RouteUpdated(cfg.Id, added, before.Count, replaced, reweighted));
     }
 
-    /// <summary>Same backend for a reload: everything but the weight, which changes in place.</summary>
-    private static bool SameBackend(BackendConfig a, BackendConfig b) => ConfigComparer.Same(a with { Weight = b.Weight }, b);
+    /// <summary>Same backend for a reload: everything but the weight and drain flag, which change in place.</summary>
+    private static bool SameBackend(BackendConfig a, BackendConfig b) => ConfigComparer.Same(a with { Weight = b.Weight, Drain = b.Drain }, b);
 
     /// <summary>Route settings baked into each backend's actor (passive ejection) are unchanged.</summary>
     private static bool SameBackendSettings(RouteConfig a, RouteConfig b) => ConfigComparer.Same(a.Passive, b.Passive);
@@ -189,13 +190,13 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
         var m = _members.Find(x => x.Entry.Actor.Equals(Sender));
         if (m is null || (m.Available == msg.Available && m.EjectedUntil == msg.EjectedUntil && ReferenceEquals(m.Entry.Trials, msg.Trials)))
             return;
-        var before = _members.Count(x => x.Available);
+        var before = _members.Count(x => x.Eligible);
         m.Available = msg.Available;
         m.EjectedUntil = msg.EjectedUntil;
         if (!ReferenceEquals(m.Entry.Trials, msg.Trials))
             m.Entry = m.Entry with { Trials = msg.Trials };
         Publish();
-        var eligible = _members.Count(x => x.Available);
+        var eligible = _members.Count(x => x.Eligible);
         if (eligible == 0 && before > 0)
         {
             _log.Warning("Route {RouteId} has no available backend", _cfg.Id);
@@ -219,7 +220,7 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
 
     private void Publish()
     {
-        var eligible = _members.Where(m => m.Available).Select(m => m.Entry).ToImmutableArray();
+        var eligible = _members.Where(m => m.Eligible).Select(m => m.Entry).ToImmutableArray();
         var nextReturn = _members.Where(m => !m.Available && m.EjectedUntil is not null)
             .Select(m => m.EjectedUntil).Min();
         var snapshot = new RouteSnapshot(_cfg, Self, eligible,
@@ -247,15 +248,17 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
 
     private void ReplyStatus()
     {
-        var eligible = _members.Count(m => m.Available);
+        var eligible = _members.Count(m => m.Eligible);
         var version = _version;
         var cfg = _cfg;
-        var members = _members.Select(m => (m.Entry, m.Available)).ToArray();
+        var members = _members.Select(m => (m.Entry, m.Available, m.Drain)).ToArray();
         Gather.AskAll<BackendStatus>(members.Select(m => m.Entry.Actor), GetBackendStatus.Instance, StatusTimeout, Sender,
             backends => new RouteStatus(cfg.Id, cfg.LoadBalancing.Name(), cfg.Match.PathPrefix,
                 cfg.Match.Hosts.IsDefault ? [] : cfg.Match.Hosts, eligible, version,
                 // the weight in force is the route's (a reload changes it in place), not the one the actor started with
-                [.. backends.Select((b, i) => b with { Weight = members[i].Entry.Weight })]),
+                [.. backends.Select((b, i) => members[i].Drain
+                    ? b with { Weight = members[i].Entry.Weight, State = "draining", Healthy = false }
+                    : b with { Weight = members[i].Entry.Weight })]),
             // a backend actor waiting out its restart backoff cannot answer: say so rather than fail the whole status
             i => Restarting(members[i].Entry, members[i].Available));
     }
@@ -280,6 +283,11 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
         public BackendMemory Memory { get; } = memory;
         public BackendEntry Entry { get; set; } = entry;
         public bool Available { get; set; } = true;
+
+        /// <summary>Administratively drained (config <c>drain = true</c>): kept, but no new requests.</summary>
+        public bool Drain { get; set; }
+
+        public bool Eligible => Available && !Drain;
         public DateTimeOffset? EjectedUntil { get; set; }
     }
 }

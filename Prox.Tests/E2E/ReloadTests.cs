@@ -144,6 +144,30 @@ public class ReloadTests
     }
 
     [Fact]
+    public async Task DrainFlag_BackendKeptButGetsNoNewRequests_UndrainBringsItBack()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var b = await TestBackend.StartAsync("b");
+        await using var prox = await ProxUnderTest.StartFromFileAsync(Route("api", "/", B("a", a) + B("b", b)));
+        for (var i = 0; i < 4; i++) (await prox.Client.GetAsync("/")).Dispose();
+        var requests = (await prox.BackendStatusAsync("api", "b")).GetProperty("requests").GetInt64();
+
+        var drained = await prox.ReloadAsync(Route("api", "/", B("a", a) + $"{{ id = b, url = \"{b.Url}\", drain = true }}\n"));
+        Assert.Equal((0, 0, 0), (drained.Changes!.Routes[0].Added, drained.Changes.Routes[0].Removed, drained.Changes.Routes[0].Replaced));
+
+        var hits = b.Hits;
+        for (var i = 0; i < 6; i++) (await prox.Client.GetAsync("/")).Dispose();
+        Assert.Equal(hits, b.Hits);
+        var status = await prox.BackendStatusAsync("api", "b");
+        Assert.Equal(("draining", false, requests), (status.GetProperty("state").GetString(), status.GetProperty("healthy").GetBoolean(),
+            status.GetProperty("requests").GetInt64()));
+
+        await prox.ReloadAsync(Route("api", "/", B("a", a) + B("b", b)));
+        for (var i = 0; i < 4; i++) (await prox.Client.GetAsync("/")).Dispose();
+        Assert.True(b.Hits > hits);
+    }
+
+    [Fact]
     public async Task RemovedBackend_InFlightRequestFinishes_ThenItsActorStops()
     {
         var release = new TaskCompletionSource();
