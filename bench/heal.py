@@ -410,10 +410,8 @@ def one_repeat(a, scen, rep, outdir):
                     fails_at_avoid = f
                 fails_final = f
         # -- client view
-        cyc = [r for r in results if r[1] >= t_kill - a.steady]
         errors = [r for r in results if r[5] is not None or r[3] != 200]
         in_cycle = [r for r in results if r[1] >= t_kill]
-        after_kill_dead_served = None
         # requests slowed by a failed first try on b0 (retried): latency > 20 ms in the window kill..avoid
         slow = [r for r in in_cycle if r[2] - r[1] > 0.02 and (t_avoid is None or r[1] <= t_avoid + 0.05)]
         first_served_probe = dead.first_probe_after(t_back) if t_back else None
@@ -444,7 +442,6 @@ def one_repeat(a, scen, rep, outdir):
         with open(os.path.join(outdir, f"events-{tag}.json"), "w") as fh:
             json.dump({"t_kill": t_kill, "t_avoid": t_avoid, "t_back": t_back, "t_first": t_first,
                        "events": evs, "failures_samples": adm.samples}, fh, indent=1)
-        _ = cyc, after_kill_dead_served
     finally:
         stop_all()
         # keep the logs

@@ -107,6 +107,17 @@ fi
     echo "pinning: PROXY_CPU=$PROXY_CPU (prox) LOAD_CPU=$LOAD_CPU (client, nginx backends)"
     echo "prox dll: $PROX_DLL"
 } | tee "$OUT/meta.txt" >&3
+# The timings are mostly timer-driven (eject-for, open-for, probe intervals), but the ms-scale ones
+# (death -> avoided) and the client's pacing suffer when other work shares the cores.
+busy_pct() {
+    local a b total=0 i
+    read -r -a a < <(grep '^cpu ' /proc/stat); sleep 1; read -r -a b < <(grep '^cpu ' /proc/stat)
+    for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+    ((total > 0)) && echo $(( (total - (b[4] - a[4] + b[5] - a[5])) * 100 / total )) || echo 0
+}
+bp=$(busy_pct)
+echo "cpu busy before start: ${bp}%" | tee -a "$OUT/meta.txt" >&3
+((bp < 10)) || log "WARNING: CPUs are ${bp}% busy before the run starts; other work on this machine may skew the ms-scale timings"
 
 python3 "$HERE/heal.py" run --dll "$PROX_DLL" --nginx "$NGINX" --work "$WORK" --out "$OUT" \
     --scenarios "$SCENARIOS" --repeats "$REPEATS" --rate "$RATE" --backends "$BACKENDS" \
