@@ -9,6 +9,7 @@
 #   test              dotnet test Prox.Akka.sln
 #   run    [args...]  dotnet run --project Prox.Hosting -c Release -- run [args...]
 #   bench  [args...]  bash bench/run.sh [args...]   (env such as QUICK=1, WARMUP, DURATION is passed through)
+#   heal   [args...]  bash bench/heal.sh [args...]  (self-healing timings; env such as REPEATS, RATE passed through)
 #
 # Exits non-zero when the underlying command fails.
 
@@ -36,12 +37,13 @@ try {
         'test'  { Invoke-Step 'dotnet' (@('test', 'Prox.Akka.sln') + $rest) }
         'run'   { Invoke-Step 'dotnet' (@('run', '--project', 'Prox.Hosting', '-c', 'Release', '--', 'run') + $rest) }
         'bench' { Invoke-Step 'bash' (@((Join-Path $root 'bench/run.sh')) + $rest) }
+        'heal'  { Invoke-Step 'bash' (@((Join-Path $root 'bench/heal.sh')) + $rest) }
         { $_ -in @('help', '-h', '--help', '-?') } {
-            Write-Host 'usage: dotnet pwsh build.ps1 [build|test|run|bench] [args...]'
+            Write-Host 'usage: dotnet pwsh build.ps1 [build|test|run|bench|heal] [args...]'
             exit 0
         }
         default {
-            Write-Host "build.ps1: unknown verb '$verb' (expected build, test, run or bench)" -ForegroundColor Red
+            Write-Host "build.ps1: unknown verb '$verb' (expected build, test, run, bench or heal)" -ForegroundColor Red
             exit 2
         }
     }
