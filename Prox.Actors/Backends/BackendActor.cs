@@ -242,6 +242,14 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
             Raise(ProxEventKinds.BackendUnstable,
                 $"changed state more than {cfg.FlapThreshold} times within {cfg.FlapWindow.TotalSeconds:0} s");
 
+        if (ok && _m.Passive.IsEjected && _m.Health.Healthy)
+        {
+            _m.Passive = PassiveEjection.OnHealthCheckPassed(_m.Passive, Now);
+            Timers.Cancel("return");
+            _log.Info("Returned {BackendId} in {RouteId} to rotation on probation: a health check passed", _live.Id, _live.RouteId);
+            Raise(ProxEventKinds.BackendReturned, "a health check passed; back in rotation on probation");
+        }
+
         if (_breakerCfg is not null)
         {
             var before = _m.Breaker;

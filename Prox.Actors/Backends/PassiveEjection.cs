@@ -57,6 +57,14 @@ public static class PassiveEjection
             ? s with { EjectedUntil = null, Probation = true, ConsecutiveFailures = 0, LastReturn = now }
             : s;
 
+    /// <summary>
+    /// A passing active health check ends an ejection early, on probation (Envoy's
+    /// <c>successful_active_health_check_uneject_host</c>): the backend answers again, and probation re-ejects it,
+    /// for twice as long, at its first request failure if the health endpoint passes while real traffic fails.
+    /// </summary>
+    public static PassiveState OnHealthCheckPassed(PassiveState s, DateTimeOffset now) =>
+        s.IsEjected ? s with { EjectedUntil = null, Probation = true, ConsecutiveFailures = 0, LastReturn = now } : s;
+
     /// <summary><c>eject-for × 2^(n-1)</c>, capped at <c>max-eject-for</c>.</summary>
     public static TimeSpan EjectionTime(int ejections, PassiveConfig cfg)
     {

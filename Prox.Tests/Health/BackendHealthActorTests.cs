@@ -137,4 +137,28 @@ public class BackendHealthActorTests : TestKit
         Scheduler.Advance(TimeSpan.FromSeconds(11));
         parent.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
+
+    [Fact]
+    public void EjectedByTraffic_PassingHealthCheck_ReturnsOnProbationBeforeEjectTime()
+    {
+        var (actor, parent, events, prober) = Start();
+        AdvanceTo(prober, TimeSpan.FromMilliseconds(1), 1); // first probe passes
+        Scheduler.Advance(TimeSpan.FromSeconds(5));
+
+        for (var i = 0; i < 5; i++) actor.Tell(new RequestOutcome(OutcomeKind.ConnectFailure, 0, TimeSpan.Zero));
+        Assert.False(parent.ExpectMsg<BackendAvailabilityChanged>().Available); // ejected for 10 s, until t = 15 s
+        Assert.Equal(ProxEventKinds.BackendEjected, events.ExpectMsg<ProxEvent>().Kind);
+
+        AdvanceTo(prober, TimeSpan.FromSeconds(5), 2); // the next check (t = 10 s) passes: back 5 s early
+        Assert.True(parent.ExpectMsg<BackendAvailabilityChanged>().Available);
+        var back = events.ExpectMsg<ProxEvent>();
+        Assert.Equal(ProxEventKinds.BackendReturned, back.Kind);
+        Assert.Contains("health check passed", back.Detail);
+
+        // on probation: one failure ejects again, for twice as long
+        actor.Tell(new RequestOutcome(OutcomeKind.ConnectFailure, 0, TimeSpan.Zero));
+        var again = parent.ExpectMsg<BackendAvailabilityChanged>();
+        Assert.False(again.Available);
+        Assert.Equal(TimeSpan.FromSeconds(20), again.EjectedUntil - Scheduler.Now);
+    }
 }
