@@ -80,6 +80,8 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton(sp => new ProxRuntime(Config, Store,
             () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>()));
         builder.Services.AddSingleton<ProxyHandler>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AdminAudit>();
         builder.Services.AddSingleton<AdminHandler>();
 
         builder.Services.AddAkka("prox", (ab, sp) =>
