@@ -78,7 +78,7 @@ public static class Cli
 
         var cfg = result.Config!;
         DemoBackends? backends = null;
-        await using var host = ProxHost.Create(cfg);
+        await using var host = ProxHost.Create(cfg, handleSignals: true);
         try
         {
             if (demo) backends = await DemoBackends.StartAsync(DemoBackends.UrlsOf(cfg));
@@ -98,8 +98,13 @@ public static class Cli
         if (demo)
             log.LogInformation("Demo: try  curl -i {Proxy}  and  curl {Admin}status", host.ProxyUrls[0], host.AdminUrls[0]);
 
+        // returns once the web host has drained and stopped, and Akka.Hosting has run CoordinatedShutdown
         await host.App.WaitForShutdownAsync();
         if (backends is not null) await backends.DisposeAsync();
+        var system = host.App.Services.GetRequiredService<Akka.Actor.ActorSystem>();
+        if (await Task.WhenAny(system.WhenTerminated, Task.Delay(TimeSpan.FromSeconds(10))) != system.WhenTerminated)
+            log.LogWarning("The actor system did not terminate within 10 s of the web host stopping");
+        log.LogInformation("Stopped");
         return Ok;
     }
 

@@ -29,8 +29,12 @@ public sealed class ProxHost : IAsyncDisposable
 
     private readonly List<ListenOptions> _proxyListeners = new();
     private readonly List<ListenOptions> _adminListeners = new();
+    private long _inFlight;
 
     private ProxHost(ProxConfig config) => Config = config;
+
+    /// <summary>Requests (proxy and admin) being served now.</summary>
+    public long InFlight => Interlocked.Read(ref _inFlight);
 
     public ProxConfig Config { get; }
     public WebApplication App { get; private set; } = null!;
@@ -40,14 +44,16 @@ public sealed class ProxHost : IAsyncDisposable
     public IReadOnlyList<Uri> ProxyUrls => _proxyListeners.Select(UrlOf).ToArray();
     public IReadOnlyList<Uri> AdminUrls => _adminListeners.Select(UrlOf).ToArray();
 
-    public static ProxHost Create(ProxConfig config, LogEventLevel minimumLevel = LogEventLevel.Information)
+    /// <param name="handleSignals">True for the executable: SIGTERM/SIGINT/SIGQUIT stop the host gracefully and a
+    /// second one exits at once. False (in-process tests): the default console lifetime.</param>
+    public static ProxHost Create(ProxConfig config, LogEventLevel minimumLevel = LogEventLevel.Information, bool handleSignals = false)
     {
         var host = new ProxHost(config);
-        host.Build(minimumLevel);
+        host.Build(minimumLevel, handleSignals);
         return host;
     }
 
-    private void Build(LogEventLevel minimumLevel)
+    private void Build(LogEventLevel minimumLevel, bool handleSignals)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -72,6 +78,11 @@ public sealed class ProxHost : IAsyncDisposable
             foreach (var l in Config.Admin.Listen) Listen(k, l, _adminListeners, admin: true);
         });
 
+        // Graceful shutdown: Kestrel stops accepting and lets in-flight requests finish until this timeout, then
+        // aborts what is left; the actor system's hosted service stops after the web server (CoordinatedShutdown).
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Config.Shutdown.DrainTimeout);
+        if (handleSignals) builder.Services.AddSingleton<IHostLifetime, SignalLifetime>();
+
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton(Store);
         builder.Services.AddSingleton<ForwardingClients>();
@@ -90,7 +101,11 @@ public sealed class ProxHost : IAsyncDisposable
                 akka.log-dead-letters-during-shutdown = off
                 akka.log-dead-letters = 0
                 akka.coordinated-shutdown.exit-clr = off
+                akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
                 """, HoconAddMode.Prepend);
+            // Akka's own SIGTERM/ProcessExit hook would stop the actor system while Kestrel still drains requests;
+            // instead Akka.Hosting runs CoordinatedShutdown once the web server has stopped (its hosted service
+            // stops after Kestrel's), so persistence and the webhook outbox flush after the last request.
             // the file's own akka { … } block wins; substitutions are already resolved (Akka's own ${?X} is unreliable)
             if (Config.ResolvedText is { } text && text.Contains("akka", StringComparison.Ordinal))
                 ab.AddHocon(text, HoconAddMode.Prepend);
@@ -109,8 +124,12 @@ public sealed class ProxHost : IAsyncDisposable
         var proxy = app.Services.GetRequiredService<ProxyHandler>();
         var admin = app.Services.GetRequiredService<AdminHandler>();
         var log = app.Services.GetRequiredService<ILogger<ProxHost>>();
+        app.Lifetime.ApplicationStopping.Register(() => log.LogInformation(
+            "Shutting down: draining {InFlight} in-flight requests (up to {DrainSeconds} s)",
+            InFlight, Config.Shutdown.DrainTimeout.TotalSeconds));
         app.Run(async ctx =>
         {
+            Interlocked.Increment(ref _inFlight);
             try
             {
                 var items = ctx.Features.Get<IConnectionItemsFeature>()?.Items;
@@ -125,6 +144,10 @@ public sealed class ProxHost : IAsyncDisposable
                 log.LogError(e, "Unhandled error serving {Method} {Path}", ctx.Request.Method, ctx.Request.Path);
                 await Problems.WriteAsync(ctx, StatusCodes.Status500InternalServerError, "Internal error",
                     "Prox failed to handle this request; the error was logged.");
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
             }
         });
         App = app;
