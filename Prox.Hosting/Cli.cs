@@ -17,6 +17,8 @@ public static class Cli
           prox run [--config FILE]       run on FILE (default config/prox.conf)
           prox demo [--config FILE]      run on config/demo.conf with three built-in demo backends
           prox validate [FILE]           check a config; print every error with its path (exit 0 valid, 1 invalid)
+          prox token [--name N] [--role read|write]
+                                         print a new admin token and the prox.admin.tokens entry holding its SHA-256
           prox --version | --help
         """;
 
@@ -35,6 +37,8 @@ public static class Cli
 
         var verb = args[0];
         var rest = args.Skip(1).ToArray();
+        if (verb == "token")
+            return Token(rest);
         if (!TryConfigPath(rest, verb == "demo" ? "config/demo.conf" : "config/prox.conf", out var path, out var usage))
         {
             Console.Error.WriteLine($"prox: {usage}");
@@ -65,6 +69,46 @@ public static class Cli
         }
         PrintErrors(path, result);
         return Invalid;
+    }
+
+    private static int Token(string[] args)
+    {
+        var name = "admin";
+        var role = "write";
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] is "--name" or "--role" && i + 1 < args.Length)
+            {
+                if (args[i] == "--name") name = args[++i];
+                else role = args[++i];
+            }
+            else
+            {
+                Console.Error.WriteLine($"prox: token: unexpected '{args[i]}' (usage: prox token [--name N] [--role read|write])");
+                return Usage;
+            }
+        }
+        if (role is not ("read" or "write"))
+        {
+            Console.Error.WriteLine($"prox: token: --role must be read or write, got '{role}'");
+            return Usage;
+        }
+        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            Console.Error.WriteLine("prox: token: --name must be 1-64 letters, digits, '-' or '_'");
+            return Usage;
+        }
+
+        var (token, sha256) = AdminAuth.NewToken();
+        Console.WriteLine($$"""
+            token:  {{token}}
+
+            Give the token to its holder (Authorization: Bearer <token>); it is not stored anywhere.
+            Add this entry to prox.admin.tokens in the config:
+
+              { name = "{{name}}", sha256 = "{{sha256}}", role = {{role}} }
+            """);
+        return Ok;
     }
 
     private static async Task<int> RunProxyAsync(string path, bool demo)
