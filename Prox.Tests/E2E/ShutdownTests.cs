@@ -51,7 +51,7 @@ public class ShutdownTests : IDisposable
         var body = new string('x', 100_000) + "end";
         await using var backend = await TestBackend.StartAsync("slow", async ctx =>
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(1500)); // a slow backend, not a wait for state
+            await Task.Delay(TimeSpan.FromMilliseconds(2500)); // a slow backend, not a wait for state
             await ctx.Response.WriteAsync(body);
         });
         var (prox, proxyUrl, _) = await ProxProcess.StartAsync(Config(backend.Url, "10s"));
@@ -68,9 +68,13 @@ public class ShutdownTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
         Assert.Equal(body, await resp.Content.ReadAsStringAsync());
         Assert.Equal(0, await prox.WaitForExitAsync(TimeSpan.FromSeconds(20)));
-        Assert.Contains("Shutting down: draining 1 in-flight requests (up to 10 s)", prox.Stdout);
-        Assert.Contains("Stopped", prox.Stdout);
-        Assert.DoesNotContain("did not terminate", prox.Stdout);
+        var log = prox.Stdout;
+        var draining = log.IndexOf("Shutting down: draining 1 in-flight requests (up to 10 s)", StringComparison.Ordinal);
+        var actorsStop = log.IndexOf("CoordinatedShutdown invoked", StringComparison.Ordinal);
+        var stopped = log.IndexOf("Stopped", StringComparison.Ordinal);
+        Assert.True(draining >= 0 && actorsStop > draining && stopped > actorsStop,
+            $"expected drain, then CoordinatedShutdown, then Stopped:\n{log}");
+        Assert.DoesNotContain("did not terminate", log);
     }
 
     [Fact]
@@ -112,5 +116,36 @@ public class ShutdownTests : IDisposable
         Assert.True(exitedAfter >= TimeSpan.FromSeconds(0.9), $"exited after {exitedAfter}, before the drain timeout");
         Assert.True(exitedAfter < TimeSpan.FromSeconds(11), $"exited after {exitedAfter}");
         Assert.Contains("Stopped", prox.Stdout);
+        Assert.DoesNotContain("did not terminate", prox.Stdout);
+    }
+
+    [Fact]
+    public async Task SecondSigint_WhileDraining_ExitsAtOnce()
+    {
+        await using var backend = await TestBackend.StartAsync("hung", async ctx =>
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(60), ctx.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                // prox went away: expected
+            }
+        });
+        var (prox, proxyUrl, _) = await ProxProcess.StartAsync(Config(backend.Url, "60s"));
+        await using var _ = prox;
+        using var client = new HttpClient { BaseAddress = proxyUrl, Timeout = TimeSpan.FromSeconds(60) };
+        var hung = client.GetAsync("/hang");
+        await ProxUnderTest.EventuallyAsync(() => Task.FromResult(backend.Hits >= 1), what: "request reached the backend");
+
+        await prox.SignalAsync("INT");
+        await ProxUnderTest.EventuallyAsync(() => Task.FromResult(prox.Stdout.Contains("Shutting down")), what: "draining");
+        await prox.SignalAsync("INT");
+
+        var code = await prox.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        Assert.NotNull(code);
+        Assert.NotEqual(0, code);
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => hung);
     }
 }
