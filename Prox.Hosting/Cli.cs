@@ -17,6 +17,8 @@ public static class Cli
           prox run [--config FILE]       run on FILE (default config/prox.conf)
           prox demo [--config FILE]      run on config/demo.conf with three built-in demo backends
           prox validate [FILE]           check a config; print every error with its path (exit 0 valid, 1 invalid)
+          prox token [--name N] [--role read|write]
+                                         print a new admin token and the prox.admin.tokens entry holding its SHA-256
           prox --version | --help
         """;
 
@@ -35,6 +37,8 @@ public static class Cli
 
         var verb = args[0];
         var rest = args.Skip(1).ToArray();
+        if (verb == "token")
+            return Token(rest);
         if (!TryConfigPath(rest, verb == "demo" ? "config/demo.conf" : "config/prox.conf", out var path, out var usage))
         {
             Console.Error.WriteLine($"prox: {usage}");
@@ -67,6 +71,46 @@ public static class Cli
         return Invalid;
     }
 
+    private static int Token(string[] args)
+    {
+        var name = "admin";
+        var role = "write";
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] is "--name" or "--role" && i + 1 < args.Length)
+            {
+                if (args[i] == "--name") name = args[++i];
+                else role = args[++i];
+            }
+            else
+            {
+                Console.Error.WriteLine($"prox: token: unexpected '{args[i]}' (usage: prox token [--name N] [--role read|write])");
+                return Usage;
+            }
+        }
+        if (role is not ("read" or "write"))
+        {
+            Console.Error.WriteLine($"prox: token: --role must be read or write, got '{role}'");
+            return Usage;
+        }
+        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            Console.Error.WriteLine("prox: token: --name must be 1-64 letters, digits, '-' or '_'");
+            return Usage;
+        }
+
+        var (token, sha256) = AdminAuth.NewToken();
+        Console.WriteLine($$"""
+            token:  {{token}}
+
+            Give the token to its holder (Authorization: Bearer <token>); it is not stored anywhere.
+            Add this entry to prox.admin.tokens in the config:
+
+              { name = "{{name}}", sha256 = "{{sha256}}", role = {{role}} }
+            """);
+        return Ok;
+    }
+
     private static async Task<int> RunProxyAsync(string path, bool demo)
     {
         var result = ProxConfigParser.ParseFile(path);
@@ -83,7 +127,7 @@ public static class Cli
             return Invalid;
         }
         DemoBackends? backends = null;
-        await using var host = ProxHost.Create(cfg, configPath: path);
+        await using var host = ProxHost.Create(cfg, configPath: path, handleSignals: true);
         try
         {
             if (demo) backends = await DemoBackends.StartAsync(DemoBackends.UrlsOf(cfg));
@@ -103,8 +147,13 @@ public static class Cli
         if (demo)
             log.LogInformation("Demo: try  curl -i {Proxy}  and  curl {Admin}status", host.ProxyUrls[0], host.AdminUrls[0]);
 
+        // returns once the web host has drained and stopped, and Akka.Hosting has run CoordinatedShutdown
         await host.App.WaitForShutdownAsync();
         if (backends is not null) await backends.DisposeAsync();
+        var system = host.App.Services.GetRequiredService<Akka.Actor.ActorSystem>();
+        if (await Task.WhenAny(system.WhenTerminated, Task.Delay(TimeSpan.FromSeconds(10))) != system.WhenTerminated)
+            log.LogWarning("The actor system did not terminate within 10 s of the web host stopping");
+        log.LogInformation("Stopped");
         return Ok;
     }
 

@@ -30,12 +30,16 @@ public sealed class ProxHost : IAsyncDisposable
 
     private readonly List<ListenOptions> _proxyListeners = new();
     private readonly List<ListenOptions> _adminListeners = new();
+    private long _inFlight;
 
     private ProxHost(ProxConfig config, string? configPath)
     {
         Config = config;
         ConfigPath = configPath;
     }
+
+    /// <summary>Requests (proxy and admin) being served now.</summary>
+    public long InFlight => Interlocked.Read(ref _inFlight);
 
     /// <summary>The config Prox started with (a reload changes <see cref="ProxRuntime.Config"/>, not this).</summary>
     public ProxConfig Config { get; }
@@ -54,15 +58,17 @@ public sealed class ProxHost : IAsyncDisposable
 
     /// <param name="configPath">The file <paramref name="config"/> was read from: enables hot reload.</param>
     /// <param name="watch">With a file: reload when it changes (SIGHUP and the admin endpoint work either way).</param>
+    /// <param name="handleSignals">True for the executable: SIGTERM/SIGINT/SIGQUIT stop the host gracefully and a
+    /// second one exits at once. False (in-process tests): the default console lifetime.</param>
     public static ProxHost Create(ProxConfig config, LogEventLevel minimumLevel = LogEventLevel.Information,
-        string? configPath = null, bool watch = true)
+        string? configPath = null, bool watch = true, bool handleSignals = false)
     {
         var host = new ProxHost(config, configPath);
-        host.Build(minimumLevel, watch);
+        host.Build(minimumLevel, watch, handleSignals);
         return host;
     }
 
-    private void Build(LogEventLevel minimumLevel, bool watch)
+    private void Build(LogEventLevel minimumLevel, bool watch, bool handleSignals)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -87,6 +93,11 @@ public sealed class ProxHost : IAsyncDisposable
             foreach (var l in Config.Admin.Listen) Listen(k, l, _adminListeners, admin: true);
         });
 
+        // Graceful shutdown: Kestrel stops accepting and lets in-flight requests finish until this timeout, then
+        // aborts what is left; the actor system's hosted service stops after the web server (CoordinatedShutdown).
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Config.Shutdown.DrainTimeout);
+        if (handleSignals) builder.Services.AddSingleton<IHostLifetime, SignalLifetime>();
+
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton(Store);
         builder.Services.AddSingleton<ForwardingClients>();
@@ -96,13 +107,16 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton(sp => new ProxRuntime(Config, Store,
             () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>()));
         builder.Services.AddSingleton<ProxyHandler>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AdminAudit>();
         if (ConfigPath is { } path)
         {
             builder.Services.AddSingleton(sp => new ConfigReloader(path, sp.GetRequiredService<ProxRuntime>(),
                 () => sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), watch));
             builder.Services.AddSingleton<IConfigReloader>(sp => sp.GetRequiredService<ConfigReloader>());
         }
-        builder.Services.AddSingleton(sp => new AdminHandler(sp.GetRequiredService<ProxRuntime>(), sp.GetService<IConfigReloader>()));
+        builder.Services.AddSingleton(sp => new AdminHandler(sp.GetRequiredService<ProxRuntime>(),
+            sp.GetRequiredService<AdminAudit>(), sp.GetService<IConfigReloader>()));
 
         builder.Services.AddAkka("prox", (ab, sp) =>
         {
@@ -110,7 +124,11 @@ public sealed class ProxHost : IAsyncDisposable
                 akka.log-dead-letters-during-shutdown = off
                 akka.log-dead-letters = 0
                 akka.coordinated-shutdown.exit-clr = off
+                akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
                 """, HoconAddMode.Prepend);
+            // Akka's own SIGTERM/ProcessExit hook would stop the actor system while Kestrel still drains requests;
+            // instead Akka.Hosting runs CoordinatedShutdown once the web server has stopped (its hosted service
+            // stops after Kestrel's), so persistence and the webhook outbox flush after the last request.
             // the file's own akka { … } block wins; substitutions are already resolved (Akka's own ${?X} is unreliable)
             if (Config.ResolvedText is { } text && text.Contains("akka", StringComparison.Ordinal))
                 ab.AddHocon(text, HoconAddMode.Prepend);
@@ -131,8 +149,12 @@ public sealed class ProxHost : IAsyncDisposable
         var proxy = app.Services.GetRequiredService<ProxyHandler>();
         var admin = app.Services.GetRequiredService<AdminHandler>();
         var log = app.Services.GetRequiredService<ILogger<ProxHost>>();
+        app.Lifetime.ApplicationStopping.Register(() => log.LogInformation(
+            "Shutting down: draining {InFlight} in-flight requests (up to {DrainSeconds} s)",
+            InFlight, Config.Shutdown.DrainTimeout.TotalSeconds));
         app.Run(async ctx =>
         {
+            Interlocked.Increment(ref _inFlight);
             try
             {
                 var items = ctx.Features.Get<IConnectionItemsFeature>()?.Items;
@@ -147,6 +169,10 @@ public sealed class ProxHost : IAsyncDisposable
                 log.LogError(e, "Unhandled error serving {Method} {Path}", ctx.Request.Method, ctx.Request.Path);
                 await Problems.WriteAsync(ctx, StatusCodes.Status500InternalServerError, "Internal error",
                     "Prox failed to handle this request; the error was logged.");
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
             }
         });
         App = app;

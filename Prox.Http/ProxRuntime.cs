@@ -30,7 +30,8 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
         _trusted = new TrustedProxies(next.TrustedProxies);
         _config = next with
         {
-            Listen = running.Listen, Admin = running.Admin, Limits = running.Limits,
+            // admin tokens apply at once (they are checked per request); the admin listeners need a restart
+            Listen = running.Listen, Admin = running.Admin with { Tokens = next.Admin.Tokens }, Limits = running.Limits,
             Webhooks = running.Webhooks, Persistence = running.Persistence,
         };
     }

@@ -22,6 +22,9 @@ public sealed record ProxConfig(
     /// <summary><c>prox.persistence</c>: the journal of the persistent actors (started only when one is needed).</summary>
     public PersistenceConfig Persistence { get; init; } = PersistenceConfig.Default;
 
+    /// <summary>How a SIGTERM or Ctrl-C stops the process (<c>prox.shutdown</c>).</summary>
+    public ShutdownConfig Shutdown { get; init; } = ShutdownConfig.Default;
+
     /// <summary>Proxy listener used when <c>prox.listen</c> is absent.</summary>
     public static readonly ImmutableArray<ListenAddress> DefaultListen = [new("127.0.0.1", 8080)];
 }
@@ -37,8 +40,29 @@ public sealed record AdminConfig(ImmutableArray<ListenAddress> Listen)
     /// <summary>Enables <c>POST /admin/chaos/crash</c> (fault injection for drills and tests). Off by default.</summary>
     public bool Chaos { get; init; }
 
+    /// <summary>Bearer tokens accepted by the admin plane (SHA-256 hashes only). Empty: the admin plane is open,
+    /// which the binder allows only on loopback listeners.</summary>
+    public ImmutableArray<AdminToken> Tokens { get; init; } = [];
+
     /// <summary>Admin listener used when <c>prox.admin.listen</c> is absent: loopback only.</summary>
     public static readonly AdminConfig Default = new([new ListenAddress("127.0.0.1", 9901)]);
+}
+
+/// <summary>One admin token: who it is (for the audit log), the SHA-256 of the token text, and what it may do.</summary>
+/// <param name="Sha256">The 32-byte SHA-256 of the token's UTF-8 text; the token itself is never configured.</param>
+public sealed record AdminToken(string Name, ImmutableArray<byte> Sha256, AdminRole Role);
+
+/// <summary>What an admin token may do: <see cref="Read"/> the GET/HEAD endpoints, or also <see cref="Write"/> (every other method).</summary>
+public enum AdminRole
+{
+    Read,
+    Write,
+}
+
+/// <param name="DrainTimeout">How long in-flight requests may finish after a SIGTERM or Ctrl-C before their connections are closed.</param>
+public sealed record ShutdownConfig(TimeSpan DrainTimeout)
+{
+    public static readonly ShutdownConfig Default = new(TimeSpan.FromSeconds(30));
 }
 
 /// <summary>Request limits applied by the front end before anything is forwarded.</summary>

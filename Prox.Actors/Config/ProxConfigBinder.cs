@@ -14,8 +14,10 @@ namespace Prox.Actors.Config;
 /// </summary>
 internal sealed partial class ProxConfigBinder
 {
-    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence"];
-    private static readonly string[] AdminKeys = ["listen", "chaos"];
+    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence", "shutdown"];
+    private static readonly string[] AdminKeys = ["listen", "chaos", "tokens"];
+    private static readonly string[] AdminTokenKeys = ["name", "sha256", "role"];
+    private static readonly string[] ShutdownKeys = ["drain-timeout"];
     private static readonly string[] LimitsKeys = ["max-request-body"];
     private static readonly string[] RouteKeys =
         ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health", "breaker", "recovery"];
@@ -101,27 +103,132 @@ internal sealed partial class ProxConfigBinder
         var routes = Routes(prox);
         var webhooks = Webhooks(prox);
         var persistence = Persistence(prox);
+        var tokens = AdminTokens(prox);
+        var shutdown = Shutdown(prox);
 
         var proxyListen = listen?.Select(l => l.Address).ToList() ?? [.. ProxConfig.DefaultListen];
         foreach (var (address, path) in admin ?? [])
         {
             if (address.Port != 0 && proxyListen.Contains(address))
                 Error(path, $"{address} is also a proxy listen address; the admin plane needs its own listener");
-            // security by default: without admin tokens (not yet supported) the admin plane must not leave the machine
-            if (!IsLoopback(address.Host))
-                Error(path, $"{address} is not a loopback address; the admin listener must stay on 127.0.0.1, [::1] or localhost");
+            // security by default: an admin plane without tokens must not leave the machine
+            if (!IsLoopback(address.Host) && tokens is null or { Length: 0 })
+                Error(path, $"{address} is not a loopback address; bind the admin listener beyond 127.0.0.1, [::1] or localhost only with prox.admin.tokens set (create one with 'prox token')");
         }
 
         return new ProxConfig(
             listen is null ? ProxConfig.DefaultListen : [.. listen.Select(l => l.Address)],
-            (admin is null ? AdminConfig.Default : new AdminConfig([.. admin.Select(a => a.Address)])) with { Chaos = AdminChaos(prox) },
+            (admin is null ? AdminConfig.Default : new AdminConfig([.. admin.Select(a => a.Address)]))
+                with { Chaos = AdminChaos(prox), Tokens = tokens ?? [] },
             routes,
             trustedProxies,
             limits)
         {
             Webhooks = webhooks,
             Persistence = persistence,
+            Shutdown = shutdown,
         };
+    }
+
+    /// <summary><c>prox.admin.tokens</c>: null when absent or not a list.</summary>
+    private ImmutableArray<AdminToken>? AdminTokens(ConfigNode.Map prox)
+    {
+        const string path = "prox.admin.tokens";
+        if (prox.Get("admin") is not ConfigNode.Map admin || admin.Get("tokens") is not { } node
+            || AsList(node, path, "a list of { name, sha256, role } objects") is not { } list)
+            return null;
+        var result = ImmutableArray.CreateBuilder<AdminToken>();
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < list.Items.Length; i++)
+        {
+            var itemPath = Index(path, i);
+            if (AsMap(list.Items[i], itemPath) is not { } token)
+                continue;
+            CheckKeys(token, itemPath, AdminTokenKeys);
+            var name = AdminTokenName(token, itemPath);
+            var hash = AdminTokenHash(token, itemPath);
+            var role = AdminTokenRole(token, itemPath);
+            if (name is not null && !names.TryAdd(name, itemPath))
+            {
+                Error(Child(itemPath, "name"), $"duplicate token name '{name}' (also {names[name]})");
+                name = null;
+            }
+            if (hash is not null && !hashes.TryAdd(Convert.ToHexString(hash), itemPath))
+            {
+                Error(Child(itemPath, "sha256"), $"the same token hash as {hashes[Convert.ToHexString(hash)]}");
+                hash = null;
+            }
+            if (name is not null && hash is not null && role is { } r)
+                result.Add(new AdminToken(name, [.. hash], r));
+        }
+        return result.ToImmutable();
+    }
+
+    private string? AdminTokenName(ConfigNode.Map token, string parent)
+    {
+        var path = Child(parent, "name");
+        if (token.Get("name") is not { } node)
+        {
+            Error(path, "required (who holds the token; it names them in the audit log)");
+            return null;
+        }
+        if (Text(node, path, "a name") is not { } name)
+            return null;
+        if (name.Length is 0 or > 64 || !PlainKey().IsMatch(name))
+        {
+            Error(path, $"'{Clip(name)}' is not a token name (1-64 letters, digits, '-' or '_')");
+            return null;
+        }
+        return name;
+    }
+
+    private byte[]? AdminTokenHash(ConfigNode.Map token, string parent)
+    {
+        var path = Child(parent, "sha256");
+        if (token.Get("sha256") is not { } node)
+        {
+            Error(path, "required: the token's SHA-256 as 64 hex characters (create a token with 'prox token')");
+            return null;
+        }
+        if (Text(node, path, "64 hex characters") is not { } text)
+            return null;
+        if (text.Length != 64 || !text.All(char.IsAsciiHexDigit))
+        {
+            // never echo the value: a plain-text token pasted here by mistake must not reach the logs
+            Error(path, $"must be a SHA-256 as 64 hex characters, got {text.Length} characters{(text.All(char.IsAsciiHexDigit) ? "" : " that are not all hex digits")} (the plain-text token never goes in the config; 'prox token' prints both)");
+            return null;
+        }
+        return Convert.FromHexString(text);
+    }
+
+    private AdminRole? AdminTokenRole(ConfigNode.Map token, string parent)
+    {
+        var path = Child(parent, "role");
+        if (token.Get("role") is not { } node)
+            return AdminRole.Read;
+        switch (Text(node, path, "read or write"))
+        {
+            case null:
+                return null;
+            case "read":
+                return AdminRole.Read;
+            case "write":
+                return AdminRole.Write;
+            case var other:
+                Error(path, $"unknown role '{Clip(other)}' (allowed: read, write)");
+                return null;
+        }
+    }
+
+    private ShutdownConfig Shutdown(ConfigNode.Map prox)
+    {
+        if (prox.Get("shutdown") is not { } node || AsMap(node, "prox.shutdown") is not { } shutdown)
+            return ShutdownConfig.Default;
+        CheckKeys(shutdown, "prox.shutdown", ShutdownKeys);
+        return OptionalDuration(shutdown, "prox.shutdown", "drain-timeout", allowZero: true) is { } drain
+            ? new ShutdownConfig(drain)
+            : ShutdownConfig.Default;
     }
 
     private static bool IsLoopback(string host) =>

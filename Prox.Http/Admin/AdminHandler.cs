@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Akka.Actor;
 using Microsoft.AspNetCore.Http;
+using Prox.Actors.Config;
 using Prox.Actors.Events;
 using Prox.Actors.Routing;
 using Prox.Actors.Supervision;
@@ -11,8 +12,12 @@ using Prox.Http.Errors;
 
 namespace Prox.Http.Admin;
 
-/// <summary>The admin listener's endpoints: <c>GET /status</c> and <c>GET /healthz</c>.</summary>
-public sealed class AdminHandler(ProxRuntime rt, IConfigReloader? reloader = null)
+/// <summary>
+/// The admin listener's endpoints: <c>GET /status</c>, <c>GET /healthz</c>, events, audit and chaos drills.
+/// Every request passes <see cref="InvokeAsync"/>'s one access check (token and role by method) and every
+/// mutating one is audited, so endpoints added later get both without doing anything.
+/// </summary>
+public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReloader? reloader = null)
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
@@ -31,6 +36,68 @@ public sealed class AdminHandler(ProxRuntime rt, IConfigReloader? reloader = nul
 
     public async Task InvokeAsync(HttpContext ctx)
     {
+        var method = ctx.Request.Method;
+        var required = AdminAuth.RequiredRole(method);
+        if (required == AdminRole.Read)
+        {
+            if ((await AuthorizeAsync(ctx, required)).Allowed)
+                await RouteAsync(ctx);
+            return;
+        }
+
+        // mutating: audited whatever the outcome, including refusals and failures
+        var who = "unauthenticated";
+        var threw = true;
+        try
+        {
+            var (caller, allowed) = await AuthorizeAsync(ctx, required);
+            who = caller?.Name ?? who;
+            if (allowed)
+                await RouteAsync(ctx);
+            threw = false;
+        }
+        finally
+        {
+            // an exception is answered 500 by the host's boundary after this
+            var status = threw && !ctx.Response.HasStarted ? StatusCodes.Status500InternalServerError : ctx.Response.StatusCode;
+            audit.Record(new AuditEntry(audit.Time.GetUtcNow(), who, method,
+                ctx.Request.Path.Value + ctx.Request.QueryString.Value, status,
+                ctx.Connection.RemoteIpAddress?.ToString()));
+        }
+    }
+
+    /// <summary>Who the caller is (null: unauthenticated) and whether it may make this request; when it may not,
+    /// the 401 or 403 has been written.</summary>
+    private async Task<(AdminCaller? Caller, bool Allowed)> AuthorizeAsync(HttpContext ctx, AdminRole required)
+    {
+        var tokens = rt.Config.Admin.Tokens;
+        if (tokens.IsEmpty) return (AdminCaller.AnonymousLoopback, true); // the binder allows no tokens on loopback only
+        // liveness probes (load balancers, orchestrators) carry no token
+        if (required == AdminRole.Read && ctx.Request.Path.Value == "/healthz") return (null, true);
+
+        var header = ctx.Request.Headers.Authorization.ToString();
+        if (AdminAuth.Authenticate(header.Length == 0 ? null : header, tokens) is not { } caller)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status401Unauthorized, "Unauthorized",
+                header.Length == 0
+                    ? "The admin API needs a token: Authorization: Bearer <token>."
+                    : "The token is not valid.",
+                headers: ("WWW-Authenticate", header.Length == 0 ? "Bearer realm=\"prox-admin\"" : "Bearer realm=\"prox-admin\", error=\"invalid_token\""));
+            return (null, false);
+        }
+        if (!AdminAuth.Allows(caller.Role, required))
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status403Forbidden, "Forbidden",
+                $"Token '{caller.Name}' has the {RoleName(caller.Role)} role; {ctx.Request.Method} needs {RoleName(required)}.");
+            return (caller, false);
+        }
+        return (caller, true);
+    }
+
+    private static string RoleName(AdminRole role) => role == AdminRole.Write ? "write" : "read";
+
+    private async Task RouteAsync(HttpContext ctx)
+    {
         var path = ctx.Request.Path.Value;
         var isRead = HttpMethods.IsGet(ctx.Request.Method) || HttpMethods.IsHead(ctx.Request.Method);
         switch (path)
@@ -44,6 +111,9 @@ public sealed class AdminHandler(ProxRuntime rt, IConfigReloader? reloader = nul
             case "/admin/events" when isRead:
                 await EventsAsync(ctx);
                 return;
+            case "/admin/audit" when isRead:
+                await WriteJsonAsync(ctx, new { entries = audit.Entries() });
+                return;
             case "/admin/chaos/crash" when HttpMethods.IsPost(ctx.Request.Method):
                 await CrashAsync(ctx);
                 return;
@@ -54,13 +124,13 @@ public sealed class AdminHandler(ProxRuntime rt, IConfigReloader? reloader = nul
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
                     $"{path} supports POST.", headers: ("Allow", "POST"));
                 return;
-            case "/healthz" or "/status" or "/admin/events":
+            case "/healthz" or "/status" or "/admin/events" or "/admin/audit":
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
                     $"{path} supports GET and HEAD.", headers: ("Allow", "GET, HEAD"));
                 return;
             default:
                 await Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "Not found",
-                    "Unknown admin endpoint. Try /status, /healthz or /admin/events.");
+                    "Unknown admin endpoint. Try /status, /healthz, /admin/events or /admin/audit.");
                 return;
         }
     }

@@ -472,8 +472,8 @@ public sealed class ProxConfigParserTests
         { WithRoute(Backend, "admin.listen = \"[::1]\""), "prox.admin.listen", "'[::1]' is not a listen address (use host:port with an IPv4 address, [IPv6], localhost or *, e.g. 127.0.0.1:8080)" },
         { WithRoute(Backend, "listen = \"127.0.0.1:9000\"\nadmin.listen = \"127.0.0.1:9000\""), "prox.admin.listen", "127.0.0.1:9000 is also a proxy listen address; the admin plane needs its own listener" },
         { WithRoute(Backend, "admin.chaos = maybe"), "prox.admin.chaos", "expected true or false, got 'maybe'" },
-        { WithRoute(Backend, "admin.listen = \"0.0.0.0:9901\""), "prox.admin.listen", "0.0.0.0:9901 is not a loopback address; the admin listener must stay on 127.0.0.1, [::1] or localhost" },
-        { WithRoute(Backend, "admin.listen = [\"127.0.0.1:9901\", \"*:9902\"]"), "prox.admin.listen[1]", "*:9902 is not a loopback address; the admin listener must stay on 127.0.0.1, [::1] or localhost" },
+        { WithRoute(Backend, "admin.listen = \"0.0.0.0:9901\""), "prox.admin.listen", "0.0.0.0:9901 is not a loopback address; bind the admin listener beyond 127.0.0.1, [::1] or localhost only with prox.admin.tokens set (create one with 'prox token')" },
+        { WithRoute(Backend, "admin.listen = [\"127.0.0.1:9901\", \"*:9902\"]"), "prox.admin.listen[1]", "*:9902 is not a loopback address; bind the admin listener beyond 127.0.0.1, [::1] or localhost only with prox.admin.tokens set (create one with 'prox token')" },
         // trusted proxies and limits
         { WithRoute(Backend, "trusted-proxies = [\"10.0.0.1/8\"]"), "prox.trusted-proxies[0]", "'10.0.0.1/8' has bits set beyond the /8 prefix (did you mean 10.0.0.0/8?)" },
         { WithRoute(Backend, "trusted-proxies = [\"10.0.0.0/8\", \"nope\"]"), "prox.trusted-proxies[1]", "'nope' is not an IP address or CIDR range (e.g. 10.0.0.0/8 or 192.168.1.10)" },

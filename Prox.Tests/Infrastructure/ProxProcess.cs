@@ -65,6 +65,30 @@ public sealed partial class ProxProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends a POSIX signal (<c>TERM</c>, <c>INT</c>, …) to the process with /bin/kill.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-" + signal, Pid.ToString() }, UseShellExecute = false })!;
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -{signal} {Pid} failed with {kill.ExitCode}");
+    }
+
+    /// <summary>The exit code, or null when the process is still running after <paramref name="within"/>.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan within)
+    {
+        using var cts = new CancellationTokenSource(within);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        _process.WaitForExit(); // drains the redirected streams
+        return _process.ExitCode;
+    }
+
     /// <summary>Resident set size now and its peak (VmHWM), in bytes, from /proc.</summary>
     public (long Rss, long Peak) Memory()
     {
