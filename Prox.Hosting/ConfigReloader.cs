@@ -92,15 +92,24 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task<ReloadResult> ReloadAsync(string reason, CancellationToken ct = default)
+    public Task<ReloadResult> ReloadAsync(string reason, CancellationToken ct = default) =>
+        ApplyAsync(() => ProxConfigParser.ParseFile(_path), reason, DrainTimeout, ct);
+
+    /// <inheritdoc />
+    public Task<ReloadResult> ApplyTextAsync(string text, string reason, TimeSpan? drainTimeout = null, CancellationToken ct = default) =>
+        ApplyAsync(() => ProxConfigParser.ParseText(text), reason, drainTimeout ?? DrainTimeout, ct);
+
+    /// <summary>Validates in full, then applies; one at a time, so an edit based on the running text is never
+    /// applied over another one.</summary>
+    private async Task<ReloadResult> ApplyAsync(Func<ConfigParseResult> parse, string reason, TimeSpan drainTimeout, CancellationToken ct)
     {
         await _one.WaitAsync(ct);
         try
         {
-            var parsed = ProxConfigParser.ParseFile(_path);
+            var parsed = parse();
             if (!parsed.IsValid)
             {
-                _log.LogWarning("Config {Path} rejected ({Reason}): {Count} errors; the running config stays", _path, reason, parsed.Errors.Length);
+                _log.LogWarning("Config rejected ({Reason}): {Count} errors; the running config stays", reason, parsed.Errors.Length);
                 foreach (var e in parsed.Errors) _log.LogWarning("  {ConfigPath}: {Message}", e.Path, e.Message);
                 var errors = parsed.Errors.Select(e => e.ToString()).ToArray();
                 Publish(ProxEventKinds.ConfigRejected, $"{errors.Length} errors ({reason}): {string.Join("; ", errors.Take(5))}{(errors.Length > 5 ? "; …" : "")}");
@@ -114,14 +123,14 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
                 _log.LogWarning("Reload: {Key} changed; it takes effect only after a restart (the running value stays)", key);
 
             var supervisor = _runtime.Supervisor;
-            var applied = await supervisor.Ask<ConfigApplied>(new ApplyRoutes(next, DrainTimeout), ApplyTimeout, ct);
+            var applied = await supervisor.Ask<ConfigApplied>(new ApplyRoutes(next, drainTimeout), ApplyTimeout, ct);
             _runtime.Apply(next);
             Interlocked.Increment(ref _reloads);
             var summary = $"routes: {applied.Added.Length} added, {applied.Removed.Length} removed, {applied.Changed.Length} changed";
             var backends = applied.Routes.Where(r => r.Added + r.Removed + r.Replaced + r.Reweighted > 0)
                 .Select(r => $"{r.RouteId}: backends {r.Added} added, {r.Removed} removed, {r.Replaced} replaced, {r.Reweighted} reweighted");
             var detail = string.Join("; ", new[] { $"{summary} ({reason})" }.Concat(backends));
-            _log.LogInformation("Config reloaded: {Detail}", detail);
+            _log.LogInformation("Config applied: {Detail}", detail);
             Publish(ProxEventKinds.ConfigApplied, detail);
             return ReloadResult.Success(applied, restartNeeded);
         }

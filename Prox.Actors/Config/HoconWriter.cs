@@ -38,22 +38,26 @@ public static class HoconWriter
         return trimmed + "\n\n" + block;
     }
 
-    /// <summary>The route's <c>backends</c> list as a HOCON array.</summary>
-    public static string Backends(RouteConfig route, IEnumerable<BackendConfig> backends)
+    /// <summary>The route's <c>backends</c> list as a HOCON array, optionally with more elements already written.</summary>
+    public static string Backends(RouteConfig route, IEnumerable<BackendConfig> backends, params string[] extra)
     {
         var sb = new StringBuilder("[\n");
-        foreach (var b in backends)
-        {
-            sb.Append("  { id = ").Append(Str(b.Id)).Append(", url = ").Append(Str(b.Url.OriginalString))
-                .Append(", weight = ").Append(Int(b.Weight));
-            if (b.Timeout is { } t) sb.Append(", timeout = ").Append(Duration(t));
-            if (b.Drain) sb.Append(", drain = true");
-            if (b.Health is { } h && !ConfigComparer.Same(h, route.Health)) sb.Append(", health ").Append(Health(h));
-            if (b.Breaker is { } br && !ConfigComparer.Same(br, route.Breaker)) sb.Append(", breaker ").Append(Breaker(br));
-            if (b.Recovery is { } r && !ConfigComparer.Same(r, route.Recovery)) sb.Append(", recovery ").Append(Recovery(r));
-            sb.Append(" }\n");
-        }
+        foreach (var b in backends) sb.Append("  ").Append(Backend(route, b)).Append('\n');
+        foreach (var e in extra) sb.Append("  ").Append(e).Append('\n');
         return sb.Append(']').ToString();
+    }
+
+    /// <summary>One backend as a HOCON object, with only the blocks that differ from the route's.</summary>
+    public static string Backend(RouteConfig route, BackendConfig b)
+    {
+        var sb = new StringBuilder("{ id = ").Append(Str(b.Id)).Append(", url = ").Append(Str(b.Url.OriginalString))
+            .Append(", weight = ").Append(Int(b.Weight));
+        if (b.Timeout is { } t) sb.Append(", timeout = ").Append(Duration(t));
+        if (b.Drain) sb.Append(", drain = true");
+        if (b.Health is { } h && !ConfigComparer.Same(h, route.Health)) sb.Append(", health ").Append(Health(h));
+        if (b.Breaker is { } br && !ConfigComparer.Same(br, route.Breaker)) sb.Append(", breaker ").Append(Breaker(br));
+        if (b.Recovery is { } r && !ConfigComparer.Same(r, route.Recovery)) sb.Append(", recovery ").Append(Recovery(r));
+        return sb.Append(" }").ToString();
     }
 
     public static string Health(HealthConfig h) =>

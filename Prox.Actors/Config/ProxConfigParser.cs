@@ -59,6 +59,10 @@ public static partial class ProxConfigParser
     }
 
     /// <summary>Reads and parses a config file; a missing or unreadable file is an error, not an exception.</summary>
+    /// <summary>A duration as the config writes it (<c>30s</c>, <c>500ms</c>, <c>2m</c>), for query parameters and the CLI.</summary>
+    public static bool TryParseDuration(string text, out TimeSpan value, out string error) =>
+        ConfigValues.TryParseDuration(text, out value, out error);
+
     public static ConfigParseResult ParseFile(string path)
     {
         string text;

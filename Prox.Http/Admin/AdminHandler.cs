@@ -68,7 +68,19 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
 
     /// <summary>Who the caller is (null: unauthenticated) and whether it may make this request; when it may not,
     /// the 401 or 403 has been written.</summary>
+    private readonly BackendsApi _backends = new(rt, reloader);
+
+    /// <summary>Where the caller's name is left for endpoints that record who did something (config versions).</summary>
+    public const string IdentityItem = "prox.admin.identity";
+
     private async Task<(AdminCaller? Caller, bool Allowed)> AuthorizeAsync(HttpContext ctx, AdminRole required)
+    {
+        var (caller, allowed) = await CheckAsync(ctx, required);
+        if (caller is not null) ctx.Items[IdentityItem] = caller.Name;
+        return (caller, allowed);
+    }
+
+    private async Task<(AdminCaller? Caller, bool Allowed)> CheckAsync(HttpContext ctx, AdminRole required)
     {
         var tokens = rt.Config.Admin.Tokens;
         if (tokens.IsEmpty) return (AdminCaller.AnonymousLoopback, true); // the binder allows no tokens on loopback only
@@ -127,6 +139,9 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
             case "/healthz" or "/status" or "/admin/events" or "/admin/audit":
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
                     $"{path} supports GET and HEAD.", headers: ("Allow", "GET, HEAD"));
+                return;
+            case not null when BackendsApi.TryMatch(path, out var route, out var backendId):
+                await _backends.InvokeAsync(ctx, route, backendId);
                 return;
             default:
                 await Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "Not found",

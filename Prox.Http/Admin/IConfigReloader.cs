@@ -7,6 +7,10 @@ namespace Prox.Http.Admin;
 public interface IConfigReloader
 {
     Task<ReloadResult> ReloadAsync(string reason, CancellationToken ct = default);
+
+    /// <summary>Validates <paramref name="text"/> as a whole config and applies it, as a reload does.</summary>
+    /// <param name="drainTimeout">How long removed backends may finish in-flight requests (default 30 s).</param>
+    Task<ReloadResult> ApplyTextAsync(string text, string reason, TimeSpan? drainTimeout = null, CancellationToken ct = default);
 }
 
 /// <summary>What a reload did: applied (with what changed, and settings that need a restart) or rejected (every error).</summary>

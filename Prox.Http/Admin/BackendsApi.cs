@@ -1,0 +1,200 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
+using Prox.Actors.Config;
+using Prox.Http.Errors;
+
+namespace Prox.Http.Admin;
+
+/// <summary>
+/// Dynamic backends: <c>POST /admin/routes/{route}/backends</c>, <c>PATCH</c> and <c>DELETE …/backends/{id}</c>.
+/// Each change is made the way an operator would make it: a new config text (the route's backends rewritten in
+/// one marked block at the end of the running text, see <see cref="HoconWriter"/>), validated in full and applied
+/// like a reload, so it is diffable, recorded as a config version, and undone by a rollback. Recovery actions
+/// cannot be set here (config file only): the request bodies have no such field.
+/// </summary>
+public sealed class BackendsApi(ProxRuntime rt, IConfigReloader? reloader)
+{
+    private static readonly TimeSpan DefaultDrain = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MaxDrain = TimeSpan.FromMinutes(10);
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    /// <summary>Body of <c>POST</c>: a new backend (the route's health, breaker and recovery apply to it).</summary>
+    public sealed record NewBackend(string? Url, string? Id, int? Weight, string? Timeout, bool? Drain);
+
+    /// <summary>Body of <c>PATCH</c>: what may change in place.</summary>
+    public sealed record BackendPatch(int? Weight, bool? Drain);
+
+    /// <summary>Matches <c>/admin/routes/{route}/backends</c> and <c>/admin/routes/{route}/backends/{id}</c>.</summary>
+    public static bool TryMatch(string path, out string route, out string? backendId)
+    {
+        route = "";
+        backendId = null;
+        const string prefix = "/admin/routes/";
+        if (!path.StartsWith(prefix, StringComparison.Ordinal)) return false;
+        var parts = path[prefix.Length..].Split('/');
+        if (parts.Length is < 2 or > 3 || parts[1] != "backends" || parts[0].Length == 0) return false;
+        route = Uri.UnescapeDataString(parts[0]);
+        if (parts.Length == 3)
+        {
+            if (parts[2].Length == 0) return false;
+            backendId = Uri.UnescapeDataString(parts[2]);
+        }
+        return true;
+    }
+
+    public async Task InvokeAsync(HttpContext ctx, string routeId, string? backendId)
+    {
+        var method = ctx.Request.Method;
+        var allowed = backendId is null ? "POST" : "PATCH, DELETE";
+        if (!(backendId is null ? HttpMethods.IsPost(method) : HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method)))
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
+                $"{ctx.Request.Path} supports {allowed}.", headers: ("Allow", allowed));
+            return;
+        }
+        if (reloader is null || rt.Config.SourceText is null)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status409Conflict, "No config text",
+                "This Prox was not started from a config file, so its backends cannot be changed at run time.");
+            return;
+        }
+        var cfg = rt.Config;
+        if (cfg.Routes.FirstOrDefault(r => r.Id == routeId) is not { } route)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "No such route", $"There is no route '{routeId}'.");
+            return;
+        }
+        var existing = backendId is null ? null : route.Backends.FirstOrDefault(b => b.Id == backendId);
+        if (backendId is not null && existing is null)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "No such backend",
+                $"Route '{routeId}' has no backend '{backendId}'.");
+            return;
+        }
+
+        if (HttpMethods.IsPost(method)) await AddAsync(ctx, cfg, route);
+        else if (HttpMethods.IsPatch(method)) await PatchAsync(ctx, cfg, route, existing!);
+        else await RemoveAsync(ctx, cfg, route, existing!);
+    }
+
+    private async Task AddAsync(HttpContext ctx, ProxConfig cfg, RouteConfig route)
+    {
+        if (await ReadAsync<NewBackend>(ctx) is not { } body) return;
+        if (string.IsNullOrWhiteSpace(body.Url))
+        {
+            await Invalid(ctx, ["url: required, an absolute http(s) URL such as \"http://127.0.0.1:5001\""]);
+            return;
+        }
+        if (body.Id is { } id && route.Backends.Any(b => b.Id == id))
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status409Conflict, "Backend exists",
+                $"Route '{route.Id}' already has a backend '{id}'; PATCH it, or DELETE it first.");
+            return;
+        }
+        var element = "{ " + string.Join(", ", new[]
+        {
+            body.Id is { } i ? $"id = {HoconWriter.Str(i)}" : null,
+            $"url = {HoconWriter.Str(body.Url)}",
+            body.Weight is { } w ? $"weight = {w}" : null,
+            body.Timeout is { } t ? $"timeout = {HoconWriter.Str(t)}" : null,
+            body.Drain is true ? "drain = true" : null,
+        }.Where(p => p is not null)) + " }";
+        var text = HoconWriter.WithBackends(cfg.SourceText!, route.Id, HoconWriter.Backends(route, route.Backends, element));
+        if (await ApplyAsync(ctx, text, $"backend added to route '{route.Id}'", null) is not { } applied) return;
+        var added = applied.Routes.First(r => r.Id == route.Id).Backends[^1];
+        ctx.Response.StatusCode = StatusCodes.Status201Created;
+        ctx.Response.Headers.Location = $"/admin/routes/{Uri.EscapeDataString(route.Id)}/backends/{Uri.EscapeDataString(added.Id)}";
+        await WriteAsync(ctx, route.Id, added);
+    }
+
+    private async Task PatchAsync(HttpContext ctx, ProxConfig cfg, RouteConfig route, BackendConfig backend)
+    {
+        if (await ReadAsync<BackendPatch>(ctx) is not { } body) return;
+        if (body.Weight is null && body.Drain is null)
+        {
+            await Invalid(ctx, ["the body must set weight and/or drain"]);
+            return;
+        }
+        var changed = backend with { Weight = body.Weight ?? backend.Weight, Drain = body.Drain ?? backend.Drain };
+        var text = HoconWriter.WithBackends(cfg.SourceText!, route.Id,
+            HoconWriter.Backends(route, route.Backends.Select(b => b.Id == backend.Id ? changed : b)));
+        if (await ApplyAsync(ctx, text, $"backend '{backend.Id}' of route '{route.Id}' changed", null) is not { } applied) return;
+        await WriteAsync(ctx, route.Id, applied.Routes.First(r => r.Id == route.Id).Backends.First(b => b.Id == backend.Id));
+    }
+
+    private async Task RemoveAsync(HttpContext ctx, ProxConfig cfg, RouteConfig route, BackendConfig backend)
+    {
+        var drain = DefaultDrain;
+        if (ctx.Request.Query["drain-timeout"].ToString() is { Length: > 0 } q)
+        {
+            if (!ProxConfigParser.TryParseDuration(q, out drain, out var error) || drain < TimeSpan.Zero || drain > MaxDrain)
+            {
+                await Problems.WriteAsync(ctx, StatusCodes.Status400BadRequest, "Bad drain-timeout",
+                    $"drain-timeout must be a duration from 0s to 10m such as 30s{(error.Length > 0 ? $" ({error})" : "")}.");
+                return;
+            }
+        }
+        var text = HoconWriter.WithBackends(cfg.SourceText!, route.Id,
+            HoconWriter.Backends(route, route.Backends.Where(b => b.Id != backend.Id)));
+        if (await ApplyAsync(ctx, text, $"backend '{backend.Id}' removed from route '{route.Id}'", drain) is null) return;
+        // the backend is out of rotation now; its in-flight requests finish within the drain time
+        ctx.Response.StatusCode = StatusCodes.Status202Accepted;
+        await WriteJsonAsync(ctx, new { route = route.Id, removed = backend.Id, drainTimeoutSeconds = drain.TotalSeconds });
+    }
+
+    /// <summary>Applies the new text; on failure answers 422 with every error and returns null.</summary>
+    private async Task<ProxConfig?> ApplyAsync(HttpContext ctx, string text, string what, TimeSpan? drain)
+    {
+        var who = ctx.Items[AdminHandler.IdentityItem] as string ?? "anonymous";
+        var result = await reloader!.ApplyTextAsync(text, $"{what} by {who} via the admin API", drain, ctx.RequestAborted);
+        if (!result.Ok)
+        {
+            await Invalid(ctx, result.Errors);
+            return null;
+        }
+        return rt.Config;
+    }
+
+    private static Task Invalid(HttpContext ctx, IReadOnlyList<string> errors) =>
+        Problems.WriteAsync(ctx, StatusCodes.Status422UnprocessableEntity, "Invalid backend",
+            "The change would make the config invalid; nothing was changed.", errors: errors);
+
+    private static async Task<T?> ReadAsync<T>(HttpContext ctx) where T : class
+    {
+        if (ctx.Request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status415UnsupportedMediaType, "JSON expected",
+                "Send the backend as application/json.");
+            return null;
+        }
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(ctx.Request.Body, Json, ctx.RequestAborted)
+                ?? throw new JsonException("empty body");
+        }
+        catch (JsonException e)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status400BadRequest, "Malformed body",
+                $"The body is not a valid {typeof(T).Name} object: {e.Message}");
+            return null;
+        }
+    }
+
+    private static Task WriteAsync(HttpContext ctx, string route, BackendConfig b) =>
+        WriteJsonAsync(ctx, new
+        {
+            route,
+            backend = new { id = b.Id, url = b.Url.OriginalString, weight = b.Weight, timeout = b.Timeout?.TotalSeconds, drain = b.Drain },
+        });
+
+    private static Task WriteJsonAsync(HttpContext ctx, object value)
+    {
+        ctx.Response.ContentType = "application/json";
+        return JsonSerializer.SerializeAsync(ctx.Response.Body, value, AdminHandler.Json, ctx.RequestAborted);
+    }
+}
