@@ -23,17 +23,7 @@ public sealed class HttpHealthProber : IHealthProber, IDisposable
 {
     public const int MaxBody = 4096;
 
-    private readonly HttpClient _client = new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        UseCookies = false,
-        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-    })
-    {
-        Timeout = System.Threading.Timeout.InfiniteTimeSpan, // each probe brings its own timeout
-    };
+    private readonly HttpClient _client = Net.OwnHttp.CreateClient();
 
     public async Task<ProbeOutcome> ProbeAsync(Uri backend, HealthConfig cfg, DateTimeOffset now)
     {
@@ -63,14 +53,7 @@ public sealed class HttpHealthProber : IHealthProber, IDisposable
         }
         catch (HttpRequestException e)
         {
-            return Failed(e.HttpRequestError switch
-            {
-                HttpRequestError.ConnectionError => "connection failed",
-                HttpRequestError.ResponseEnded => "connection closed before a response",
-                HttpRequestError.InvalidResponse => "invalid HTTP response",
-                HttpRequestError.NameResolutionError => "host name not found",
-                _ => e.Message,
-            });
+            return Failed(Net.OwnHttp.Describe(e));
         }
         catch (IOException e)
         {

@@ -28,17 +28,7 @@ public sealed class RecoveryRunner : IRecoveryRunner, IDisposable
     /// running in the background (a restarted server) keeps the pipes open, and must not stall the result.</summary>
     private static readonly TimeSpan OutputGrace = TimeSpan.FromMilliseconds(250);
 
-    private readonly HttpClient _client = new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        UseCookies = false,
-        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-    })
-    {
-        Timeout = System.Threading.Timeout.InfiniteTimeSpan, // each action brings its own timeout
-    };
+    private readonly HttpClient _client = Net.OwnHttp.CreateClient();
 
     public Task<RecoveryActionResult> RunAsync(RecoveryConfig cfg, CancellationToken ct) =>
         cfg.Http is { } http ? RunHttpAsync(http, cfg.Timeout, ct)
@@ -78,14 +68,7 @@ public sealed class RecoveryRunner : IRecoveryRunner, IDisposable
         }
         catch (HttpRequestException e)
         {
-            return Failed(e.HttpRequestError switch
-            {
-                HttpRequestError.ConnectionError => "connection failed",
-                HttpRequestError.ResponseEnded => "connection closed before a response",
-                HttpRequestError.InvalidResponse => "invalid HTTP response",
-                HttpRequestError.NameResolutionError => "host name not found",
-                _ => e.Message,
-            });
+            return Failed(Net.OwnHttp.Describe(e));
         }
         catch (IOException e)
         {

@@ -21,18 +21,7 @@ public interface IWebhookSender
 /// <summary>POSTs with its own connection pool; the request's timeout bounds the whole exchange.</summary>
 public sealed class HttpWebhookSender : IWebhookSender, IDisposable
 {
-    private readonly HttpClient _client = new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        UseCookies = false,
-        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-        ConnectTimeout = TimeSpan.FromSeconds(10),
-    })
-    {
-        Timeout = System.Threading.Timeout.InfiniteTimeSpan, // each request brings its own timeout
-    };
+    private readonly HttpClient _client = Net.OwnHttp.CreateClient(TimeSpan.FromSeconds(10));
 
     public async Task<WebhookResponse> SendAsync(WebhookRequest request)
     {
@@ -58,15 +47,7 @@ public sealed class HttpWebhookSender : IWebhookSender, IDisposable
         }
         catch (HttpRequestException e)
         {
-            return new WebhookResponse(0, e.HttpRequestError switch
-            {
-                HttpRequestError.ConnectionError => "connection failed",
-                HttpRequestError.ResponseEnded => "connection closed before a response",
-                HttpRequestError.InvalidResponse => "invalid HTTP response",
-                HttpRequestError.NameResolutionError => "host name not found",
-                HttpRequestError.SecureConnectionError => "TLS handshake failed",
-                _ => e.Message,
-            });
+            return new WebhookResponse(0, Net.OwnHttp.Describe(e));
         }
         catch (IOException e)
         {
