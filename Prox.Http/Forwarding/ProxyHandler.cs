@@ -18,7 +18,8 @@ namespace Prox.Http.Forwarding;
 
 /// <summary>
 /// The proxy's request path: hygiene checks, route match, backend selection from the route snapshot,
-/// forwarding through YARP, retries, and an outcome Tell to the backend's actor. Awaits no actor.
+/// forwarding through YARP, retries, and an outcome Tell to the backend's actor. Awaits no actor, except on a
+/// route with dedup on, where the route actor decides whether a request leads or follows (<see cref="Coalescing"/>).
 /// </summary>
 public sealed class ProxyHandler
 {

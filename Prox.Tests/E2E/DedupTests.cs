@@ -296,6 +296,36 @@ public class DedupTests
     }
 
     [Fact]
+    public async Task HeadFollowsHead_NeverGet()
+    {
+        var gate = NewGate();
+        await using var b = await TestBackend.StartAsync("b", async ctx =>
+        {
+            await gate.Task;
+            ctx.Response.ContentLength = 5;
+            if (!HttpMethods.IsHead(ctx.Request.Method)) await ctx.Response.WriteAsync("hello");
+        });
+        await using var prox = await ProxUnderTest.StartAsync(Route(b));
+
+        var get = prox.Client.GetAsync("/x");
+        var head1 = prox.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/x"));
+        await WaitForAsync(prox, "leaders", 2);
+        var head2 = prox.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/x"));
+        await WaitForAsync(prox, "followers", 1);
+        gate.SetResult();
+
+        using var g = await get;
+        using var h1 = await head1;
+        using var h2 = await head2;
+        Assert.Equal(("leader", "hello"), (Coalesced(g), await g.Content.ReadAsStringAsync()));
+        Assert.Equal("leader", Coalesced(h1));
+        Assert.Equal("follower", Coalesced(h2));
+        Assert.Equal(5, h2.Content.Headers.ContentLength);
+        Assert.Empty(await h2.Content.ReadAsByteArrayAsync());
+        Assert.Equal(2, b.Hits);
+    }
+
+    [Fact]
     public async Task RequestsWithCookieOrBody_AreNotCoalesced_UnlessTheCookieIsInTheKey()
     {
         await using var b = await TestBackend.StartAsync("b");
