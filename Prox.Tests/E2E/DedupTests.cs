@@ -342,6 +342,43 @@ public class DedupTests
     }
 
     [Fact]
+    public async Task RouteActorCrash_RequestsStillSucceed_InFlightLeaderServesItsFollowers_CountersKept()
+    {
+        var gate = NewGate();
+        await using var b = await TestBackend.StartAsync("b", async ctx =>
+        {
+            if (ctx.Request.Path == "/slow") await gate.Task;
+            await ctx.Response.WriteAsync("ok " + ctx.Request.Path);
+        });
+        await using var prox = await ProxUnderTest.StartAsync("admin.chaos = on\n" + Route(b));
+
+        var slow = Enumerable.Range(0, 4).Select(_ => ReadAsync(prox.Client.GetAsync("/slow"))).ToArray();
+        await WaitForAsync(prox, "followers", 3);
+        using (var crash = await prox.Admin.PostAsync("/admin/chaos/crash?route=r", null))
+            Assert.Equal(HttpStatusCode.Accepted, crash.StatusCode);
+
+        // while the route actor waits out its restart backoff nobody answers the lead/follow question:
+        // requests are forwarded on their own, never failed
+        for (var i = 0; i < 5; i++)
+        {
+            using var r = await prox.Client.GetAsync("/fast");
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        }
+        gate.SetResult();
+        var results = await Task.WhenAll(slow);
+        await ProxUnderTest.EventuallyAsync(async () =>
+        {
+            using var r = await prox.Client.GetAsync("/fast");
+            return Coalesced(r) == "leader";
+        }, what: "the restarted route actor decides again");
+
+        Assert.All(results, r => Assert.Equal((HttpStatusCode.OK, "ok /slow"), (r.Status, r.Body)));
+        Assert.Equal(3, results.Count(r => r.Coalesced == "follower"));
+        Assert.Equal(1, b.Paths.Count(p => p == "/slow"));
+        Assert.True((await DedupStatusAsync(prox)).GetProperty("followers").GetInt64() >= 3); // kept across the restart
+    }
+
+    [Fact]
     public async Task DedupOff_NoHeader_NoCounters()
     {
         await using var b = await TestBackend.StartAsync("b");
