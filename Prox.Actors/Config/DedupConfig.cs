@@ -31,6 +31,10 @@ public sealed record DedupConfig(
     long MaxBody,
     TimeSpan Window)
 {
+    /// <summary>Opt-in: POST requests coalesce too, with a SHA-256 of their body in the key. Only POSTs with a
+    /// <c>Content-Length</c> up to <see cref="MaxBody"/> qualify (the body is buffered to be hashed).</summary>
+    public bool Post { get; init; }
+
     public static readonly DedupConfig Default = new(
         true, ["GET", "HEAD"], DedupKeyParts.Method | DedupKeyParts.Host | DedupKeyParts.Path | DedupKeyParts.Query,
         [], 1L << 20, TimeSpan.FromSeconds(10));

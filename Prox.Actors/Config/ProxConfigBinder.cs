@@ -21,7 +21,7 @@ internal sealed partial class ProxConfigBinder
     private static readonly string[] LimitsKeys = ["max-request-body"];
     private static readonly string[] RouteKeys =
         ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health", "breaker", "recovery", "dedup"];
-    private static readonly string[] DedupKeys = ["enabled", "methods", "key", "headers", "max-body", "window"];
+    private static readonly string[] DedupKeys = ["enabled", "methods", "key", "headers", "max-body", "window", "post"];
     private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
     private static readonly string[] BackendKeys = ["url", "weight", "id", "timeout", "drain", "health", "breaker", "recovery"];
     private static readonly string[] TimeoutKeys = ["connect", "request"];
@@ -404,7 +404,9 @@ internal sealed partial class ProxConfigBinder
             foreach (var (text, itemPath) in methodItems)
             {
                 var m = text.ToUpperInvariant();
-                if (m is not ("GET" or "HEAD"))
+                if (m == "POST")
+                    Error(itemPath, "POST coalesces only with post = true (its body hash joins the key); leave it out of methods");
+                else if (m is not ("GET" or "HEAD"))
                     Error(itemPath, $"'{Clip(text)}' cannot be coalesced (allowed: GET, HEAD)");
                 else if (!list.Contains(m))
                     list.Add(m);
@@ -463,7 +465,10 @@ internal sealed partial class ProxConfigBinder
             key,
             [.. headers],
             maxBody,
-            OptionalDuration(dedup, path, "window") ?? defaults.Window);
+            OptionalDuration(dedup, path, "window") ?? defaults.Window)
+        {
+            Post = Bool(dedup, path, "post", false),
+        };
     }
 
     private RouteMatch Match(ConfigNode.Map route, string routePath)

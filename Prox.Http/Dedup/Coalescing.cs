@@ -27,6 +27,13 @@ internal static class Coalescing
     public static bool Applies(DedupConfig dedup, HttpRequest req)
     {
         var method = req.Method;
+        var headers = req.Headers;
+        if (dedup.Post && HttpMethods.IsPost(method))
+        {
+            // the body is buffered to be hashed: only a declared length within max-body
+            return req.ContentLength is { } length && length <= dedup.MaxBody
+                && !headers.ContainsKey("Transfer-Encoding") && !headers.ContainsKey("Upgrade") && NoForeignCredentials(dedup, headers);
+        }
         var allowed = false;
         foreach (var m in dedup.Methods)
         {
@@ -37,12 +44,13 @@ internal static class Coalescing
             }
         }
         if (!allowed) return false;
-        var headers = req.Headers;
         if (req.ContentLength > 0 || headers.ContainsKey("Transfer-Encoding") || headers.ContainsKey("Upgrade")) return false;
-        if (headers.ContainsKey("Authorization") && !KeyHas(dedup, "Authorization")) return false;
-        if (headers.ContainsKey("Cookie") && !KeyHas(dedup, "Cookie")) return false;
-        return true;
+        return NoForeignCredentials(dedup, headers);
     }
+
+    private static bool NoForeignCredentials(DedupConfig dedup, IHeaderDictionary headers) =>
+        (!headers.ContainsKey("Authorization") || KeyHas(dedup, "Authorization"))
+        && (!headers.ContainsKey("Cookie") || KeyHas(dedup, "Cookie"));
 
     private static bool KeyHas(DedupConfig dedup, string header)
     {
@@ -53,7 +61,8 @@ internal static class Coalescing
 
     /// <summary>The coalescing key. Every part is length-prefixed, so no path, query or header value can be made to
     /// read as another request's key. The method is always part of it: a HEAD must never get a GET's body.</summary>
-    internal static string Key(DedupConfig dedup, HttpRequest req)
+    /// <param name="body">A POST's buffered body, whose SHA-256 joins the key.</param>
+    internal static string Key(DedupConfig dedup, HttpRequest req, byte[]? body = null)
     {
         var sb = new StringBuilder(128);
         Part(sb, req.Method.ToUpperInvariant());
@@ -68,6 +77,7 @@ internal static class Coalescing
             else
                 sb.Append('-');
         }
+        if (body is not null) Part(sb, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(body)));
         return sb.ToString();
 
         static void Part(StringBuilder sb, string value) =>
@@ -77,10 +87,26 @@ internal static class Coalescing
     public static async Task InvokeAsync(ProxyHandler handler, HttpContext ctx, RouteSnapshot snap, DedupConfig dedup,
         string prefix, string requestId, bool trusted)
     {
+        byte[]? body = null;
+        if (HttpMethods.IsPost(ctx.Request.Method))
+        {
+            body = new byte[(int)ctx.Request.ContentLength!.Value];
+            try
+            {
+                await ctx.Request.Body.ReadExactlyAsync(body, ctx.RequestAborted);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException && ctx.RequestAborted.IsCancellationRequested)
+            {
+                return; // the client left while sending its body
+            }
+            // whoever forwards this request (leader, follower on its own way) sends the buffered copy
+            ctx.Request.Body = new MemoryStream(body, writable: false);
+        }
+
         CoalesceDecision decision;
         try
         {
-            decision = await snap.RouteActor.Ask<CoalesceDecision>(new JoinOrLead(Key(dedup, ctx.Request)), DecisionTimeout, ctx.RequestAborted);
+            decision = await snap.RouteActor.Ask<CoalesceDecision>(new JoinOrLead(Key(dedup, ctx.Request, body)), DecisionTimeout, ctx.RequestAborted);
         }
         catch (AskTimeoutException)
         {
@@ -94,7 +120,7 @@ internal static class Coalescing
         if (decision.Entry is not { } entry)
             await ForwardOnOwnAsync(handler, ctx, snap, prefix, requestId, trusted);
         else if (decision.Leads)
-            await LeadAsync(handler, ctx, snap, entry, dedup, prefix, requestId, trusted);
+            await LeadAsync(handler, ctx, snap, entry, dedup, body, prefix, requestId, trusted);
         else
             await FollowAsync(handler, ctx, snap, entry, dedup, prefix, requestId, trusted);
     }
@@ -107,10 +133,10 @@ internal static class Coalescing
     }
 
     private static async Task LeadAsync(ProxyHandler handler, HttpContext ctx, RouteSnapshot snap, Coalescer entry,
-        DedupConfig dedup, string prefix, string requestId, bool trusted)
+        DedupConfig dedup, byte[]? body, string prefix, string requestId, bool trusted)
     {
         var tee = new LeaderTee(ctx, entry, dedup.MaxBody, HttpMethods.IsHead(ctx.Request.Method));
-        var detached = DetachedContext.Create(ctx, tee, out var lifetime);
+        var detached = DetachedContext.Create(ctx, tee, body, out var lifetime);
         tee.Source = detached.Response;
         try
         {

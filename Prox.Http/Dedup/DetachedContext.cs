@@ -11,7 +11,8 @@ namespace Prox.Http.Dedup;
 /// </summary>
 internal static class DetachedContext
 {
-    public static HttpContext Create(HttpContext real, LeaderTee tee, out Lifetime lifetime)
+    /// <param name="body">A coalescing POST's buffered body; null = the request has none.</param>
+    public static HttpContext Create(HttpContext real, LeaderTee tee, byte[]? body, out Lifetime lifetime)
     {
         var req = real.Request;
         var headers = new HeaderDictionary();
@@ -27,9 +28,9 @@ internal static class DetachedContext
             QueryString = req.QueryString.Value ?? "",
             RawTarget = real.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "",
             Headers = headers,
-            Body = Stream.Null,
+            Body = body is null ? Stream.Null : new MemoryStream(body, writable: false),
         });
-        features.Set<IHttpRequestBodyDetectionFeature>(NoBody.Instance);
+        features.Set<IHttpRequestBodyDetectionFeature>(body is { Length: > 0 } ? HasBody.Instance : NoBody.Instance);
         features.Set<IHttpResponseFeature>(new Response(tee));
         features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(tee));
         lifetime = new Lifetime();
@@ -62,6 +63,13 @@ internal static class DetachedContext
         public static readonly NoBody Instance = new();
 
         public bool CanHaveBody => false;
+    }
+
+    private sealed class HasBody : IHttpRequestBodyDetectionFeature
+    {
+        public static readonly HasBody Instance = new();
+
+        public bool CanHaveBody => true;
     }
 
     /// <summary>Started once the tee has sent the status line on, so nothing rewrites a response already on its way.</summary>

@@ -40,6 +40,8 @@ public sealed class DedupConfigParserTests
         Assert.Equal(["Accept", "Accept-Language"], d.Headers.ToArray());
         Assert.Equal(1_000_000, d.MaxBody);
         Assert.Equal(TimeSpan.FromSeconds(10), d.Window);
+        Assert.False(d.Post);
+        Assert.True(SingleRoute(WithRoute(Backend + "\ndedup.post = true")).Dedup!.Post);
     }
 
     [Fact]
@@ -55,10 +57,11 @@ public sealed class DedupConfigParserTests
     {
         var errors = Errors(WithRoute($$"""
             {{Backend}}
-            dedup { methods = [GET, POST], key = [path, cookie], headers = ["Bad Header"], max-body = 1GB, window = 0s, widow = 1s }
+            dedup { methods = [GET, POST, PUT], key = [path, cookie], headers = ["Bad Header"], max-body = 1GB, window = 0s, widow = 1s }
             """));
 
-        Assert.Contains("prox.routes.api.dedup.methods[1]: 'POST' cannot be coalesced (allowed: GET, HEAD)", errors);
+        Assert.Contains("prox.routes.api.dedup.methods[1]: POST coalesces only with post = true (its body hash joins the key); leave it out of methods", errors);
+        Assert.Contains("prox.routes.api.dedup.methods[2]: 'PUT' cannot be coalesced (allowed: GET, HEAD)", errors);
         Assert.Contains("prox.routes.api.dedup.key[1]: unknown key part 'cookie' (allowed: method, host, path, query)", errors);
         Assert.Contains("prox.routes.api.dedup.headers[0]: 'Bad Header' is not a header name", errors);
         Assert.Contains(errors, e => e.StartsWith("prox.routes.api.dedup.max-body: must be from 1B to 64MiB", StringComparison.Ordinal));

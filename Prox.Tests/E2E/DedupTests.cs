@@ -379,6 +379,60 @@ public class DedupTests
     }
 
     [Fact]
+    public async Task PostOptIn_SameBodyCoalesces_DifferentBodyDoesNot()
+    {
+        var gate = NewGate();
+        await using var b = await TestBackend.StartAsync("b", async ctx =>
+        {
+            await gate.Task;
+            using var reader = new StreamReader(ctx.Request.Body);
+            await ctx.Response.WriteAsync("got " + await reader.ReadToEndAsync());
+        });
+        await using var prox = await ProxUnderTest.StartAsync(Route(b, "dedup { post = true }"));
+
+        Task<(HttpStatusCode Status, string? Coalesced, string Body, string RequestId)> Post(string body) =>
+            ReadAsync(prox.Client.PostAsync("/search", new StringContent(body)));
+
+        var q1 = Enumerable.Range(0, 5).Select(_ => Post("q=1")).ToArray();
+        await WaitForAsync(prox, "followers", 4);
+        var q2 = Post("q=2");
+        await WaitForAsync(prox, "leaders", 2);
+        gate.SetResult();
+        var r1 = await Task.WhenAll(q1);
+        var r2 = await q2;
+
+        Assert.Equal(2, b.Hits);
+        Assert.All(r1, r => Assert.Equal((HttpStatusCode.OK, "got q=1"), (r.Status, r.Body)));
+        Assert.Equal(4, r1.Count(r => r.Coalesced == "follower"));
+        Assert.Equal(("leader", "got q=2"), (r2.Coalesced, r2.Body));
+    }
+
+    [Fact]
+    public async Task PostOptIn_FollowerGoingItsOwnWay_SendsItsBody()
+    {
+        var gate = NewGate();
+        await using var b = await TestBackend.StartAsync("b", async ctx =>
+        {
+            await gate.Task;
+            using var reader = new StreamReader(ctx.Request.Body);
+            ctx.Response.Headers.SetCookie = "s=1"; // never shared: the follower forwards its own request
+            await ctx.Response.WriteAsync("got " + await reader.ReadToEndAsync());
+        });
+        await using var prox = await ProxUnderTest.StartAsync(Route(b, "dedup { post = true }"));
+
+        var leader = ReadAsync(prox.Client.PostAsync("/p", new StringContent("same")));
+        await WaitForAsync(prox, "leaders", 1);
+        var follower = ReadAsync(prox.Client.PostAsync("/p", new StringContent("same")));
+        await WaitForAsync(prox, "followers", 1);
+        gate.SetResult();
+
+        Assert.Equal((HttpStatusCode.OK, "got same"), ((await leader).Status, (await leader).Body));
+        var f = await follower;
+        Assert.Equal((HttpStatusCode.OK, (string?)null, "got same"), (f.Status, f.Coalesced, f.Body));
+        Assert.Equal(2, b.Hits);
+    }
+
+    [Fact]
     public async Task DedupOff_NoHeader_NoCounters()
     {
         await using var b = await TestBackend.StartAsync("b");
