@@ -91,6 +91,9 @@ public sealed record RouteConfig(
     public Breaker.BreakerConfig? Breaker { get; init; }
     /// <summary>The route's default recovery action for its backends (each backend's own block overrides it key by key); null = none.</summary>
     public Recovery.RecoveryConfig? Recovery { get; init; }
+
+    /// <summary>Request coalescing (<c>dedup { … }</c>); null or not enabled = off.</summary>
+    public DedupConfig? Dedup { get; init; }
 }
 
 /// <param name="PathPrefix">Matched on whole path segments: <c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>. Starts with <c>/</c>; the parser drops trailing slashes (except for <c>/</c> itself).</param>

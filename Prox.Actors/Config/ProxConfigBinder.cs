@@ -20,7 +20,8 @@ internal sealed partial class ProxConfigBinder
     private static readonly string[] ShutdownKeys = ["drain-timeout"];
     private static readonly string[] LimitsKeys = ["max-request-body"];
     private static readonly string[] RouteKeys =
-        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health", "breaker", "recovery"];
+        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health", "breaker", "recovery", "dedup"];
+    private static readonly string[] DedupKeys = ["enabled", "methods", "key", "headers", "max-body", "window", "post"];
     private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
     private static readonly string[] BackendKeys = ["url", "weight", "id", "timeout", "drain", "health", "breaker", "recovery"];
     private static readonly string[] TimeoutKeys = ["connect", "request"];
@@ -55,6 +56,7 @@ internal sealed partial class ProxConfigBinder
     private const decimal MaxJitter = 0.5m;
     private const int MaxBreakerCount = 1_000_000;
     private const int MaxHalfOpenTrials = 100;
+    private const long MaxDedupBody = 64L << 20;
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
     private static partial Regex RouteId();
@@ -384,6 +386,88 @@ internal sealed partial class ProxConfigBinder
             Health = health,
             Breaker = breaker,
             Recovery = recovery,
+            Dedup = route.Get("dedup") is { } dedupNode ? Dedup(dedupNode, Child(path, "dedup")) : null,
+        };
+    }
+
+    private DedupConfig? Dedup(ConfigNode node, string path)
+    {
+        if (AsMap(node, path) is not { } dedup)
+            return null;
+        CheckKeys(dedup, path, DedupKeys);
+        var defaults = DedupConfig.Default;
+
+        var methods = defaults.Methods;
+        if (Strings(dedup, path, "methods", "a method name") is { } methodItems)
+        {
+            var list = new List<string>();
+            foreach (var (text, itemPath) in methodItems)
+            {
+                var m = text.ToUpperInvariant();
+                if (m == "POST")
+                    Error(itemPath, "POST coalesces only with post = true (its body hash joins the key); leave it out of methods");
+                else if (m is not ("GET" or "HEAD"))
+                    Error(itemPath, $"'{Clip(text)}' cannot be coalesced (allowed: GET, HEAD)");
+                else if (!list.Contains(m))
+                    list.Add(m);
+            }
+            if (list.Count == 0 && methodItems.Count == 0)
+                Error(Child(path, "methods"), "must list at least one method");
+            methods = [.. list];
+        }
+
+        var key = defaults.Key;
+        if (Strings(dedup, path, "key", "a key part") is { } keyItems)
+        {
+            key = DedupKeyParts.None;
+            foreach (var (text, itemPath) in keyItems)
+            {
+                switch (text.ToLowerInvariant())
+                {
+                    case "method": key |= DedupKeyParts.Method; break;
+                    case "host": key |= DedupKeyParts.Host; break;
+                    case "path": key |= DedupKeyParts.Path; break;
+                    case "query": key |= DedupKeyParts.Query; break;
+                    default:
+                        Error(itemPath, $"unknown key part '{Clip(text)}' (allowed: method, host, path, query)");
+                        break;
+                }
+            }
+            // without the path every request of the route would share one response
+            if ((key & DedupKeyParts.Path) == 0 && keyItems.Count > 0)
+                Error(Child(path, "key"), "must include path");
+        }
+
+        var headers = new List<string>();
+        foreach (var (text, itemPath) in Strings(dedup, path, "headers", "a header name") ?? [])
+        {
+            if (text.Length == 0 || !text.All(IsTokenChar))
+                Error(itemPath, $"'{Clip(text)}' is not a header name");
+            else if (!headers.Contains(text, StringComparer.OrdinalIgnoreCase))
+                headers.Add(text);
+        }
+
+        var maxBody = defaults.MaxBody;
+        var maxBodyPath = Child(path, "max-body");
+        if (dedup.Get("max-body") is { } sizeNode && Text(sizeNode, maxBodyPath, "a size such as 1MB") is { } sizeText)
+        {
+            if (!ConfigValues.TryParseSize(sizeText, out var bytes, out var error))
+                Error(maxBodyPath, error);
+            else if (bytes is null or <= 0 or > MaxDedupBody)
+                Error(maxBodyPath, $"must be from 1B to {MaxDedupBody / (1 << 20)}MiB (responses are buffered in memory)");
+            else
+                maxBody = bytes.Value;
+        }
+
+        return new DedupConfig(
+            Bool(dedup, path, "enabled", true),
+            methods,
+            key,
+            [.. headers],
+            maxBody,
+            OptionalDuration(dedup, path, "window") ?? defaults.Window)
+        {
+            Post = Bool(dedup, path, "post", false),
         };
     }
 

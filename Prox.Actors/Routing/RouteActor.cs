@@ -40,6 +40,9 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
     private readonly List<Member> _members = new();
     private long _version;
 
+    // dedup: the leader in flight per key (principle 2: the actor decides who leads)
+    private readonly Dictionary<string, Coalescer> _inFlight = new(StringComparer.Ordinal);
+
     public RouteActor(RouteConfig cfg, RouteSlot slot, IHealthProber? prober, IRecoveryRunner? runner = null)
     {
         // a restarted route actor applies the config its predecessor last applied, not the one it was created with
@@ -54,6 +57,9 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
         Receive<UpdateRoute>(OnUpdate);
         Receive<DrainRoute>(OnDrainRoute);
         Receive<CheckDrains>(_ => OnCheckDrains());
+        Receive<JoinOrLead>(OnJoinOrLead);
+        Receive<LeaderDone>(OnLeaderDone);
+        Receive<FollowerWentOwnWay>(_ => _slot.Dedup.OwnWay++);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -97,6 +103,37 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
         // outcomes go to the supervisor (which forwards) until the backend actor has started and says where it is
         memory.Live.OfferMailbox(supervisor);
         return new Member(new BackendEntry(memory.Live, b.Weight, supervisor), memory) { Available = memory.LastAvailable, Drain = b.Drain };
+    }
+
+    // ---- request coalescing ----
+
+    private void OnJoinOrLead(JoinOrLead msg)
+    {
+        if (_cfg.Dedup is not { Enabled: true } dedup)
+        {
+            Sender.Tell(CoalesceDecision.NotCoalesced);
+            return;
+        }
+        var now = Context.System.Scheduler.Now;
+        // an entry older than the window has no follower left waiting: lead afresh rather than queue behind it
+        if (_inFlight.TryGetValue(msg.Key, out var entry) && !entry.IsDone && now - entry.Started < dedup.Window)
+        {
+            entry.AddFollower();
+            _slot.Dedup.Followers++;
+            Sender.Tell(new CoalesceDecision(entry, Leads: false));
+            return;
+        }
+        entry = new Coalescer(msg.Key, now);
+        _inFlight[msg.Key] = entry;
+        _slot.Dedup.Leaders++;
+        Sender.Tell(new CoalesceDecision(entry, Leads: true));
+    }
+
+    private void OnLeaderDone(LeaderDone msg)
+    {
+        // a stale entry may have been replaced by a newer leader for the same key: remove only our own
+        if (_inFlight.TryGetValue(msg.Entry.Key, out var entry) && ReferenceEquals(entry, msg.Entry))
+            _inFlight.Remove(msg.Entry.Key);
     }
 
     // ---- reload: apply a changed route config in place ----
@@ -251,6 +288,10 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
         var eligible = _members.Count(m => m.Eligible);
         var version = _version;
         var cfg = _cfg;
+        var c = _slot.Dedup;
+        DedupStatus? dedup = cfg.Dedup is { Enabled: true } || c.Leaders > 0
+            ? new DedupStatus(c.Leaders, c.Followers, c.OwnWay, _inFlight.Count)
+            : null;
         var members = _members.Select(m => (m.Entry, m.Available, m.Drain)).ToArray();
         Gather.AskAll<BackendStatus>(members.Select(m => m.Entry.Actor), GetBackendStatus.Instance, StatusTimeout, Sender,
             backends => new RouteStatus(cfg.Id, cfg.LoadBalancing.Name(), cfg.Match.PathPrefix,
@@ -258,7 +299,7 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
                 // the weight in force is the route's (a reload changes it in place), not the one the actor started with
                 [.. backends.Select((b, i) => members[i].Drain
                     ? b with { Weight = members[i].Entry.Weight, State = "draining", Healthy = false }
-                    : b with { Weight = members[i].Entry.Weight })]),
+                    : b with { Weight = members[i].Entry.Weight })]) { Dedup = dedup },
             // a backend actor waiting out its restart backoff cannot answer: say so rather than fail the whole status
             i => Restarting(members[i].Entry, members[i].Available));
     }

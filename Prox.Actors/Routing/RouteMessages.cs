@@ -41,7 +41,39 @@ public sealed record RouteStatus(
     ImmutableArray<string> Hosts,
     int Eligible,
     long SnapshotVersion,
-    ImmutableArray<BackendStatus> Backends);
+    ImmutableArray<BackendStatus> Backends)
+{
+    /// <summary>Request coalescing counters; null when the route has dedup off.</summary>
+    public DedupStatus? Dedup { get; init; }
+}
+
+// ---- request coalescing (dedup routes only) ----
+
+/// <summary>Asked by the request path of a dedup route: lead the request for <paramref name="Key"/>, or follow
+/// the one already in flight. Answered with <see cref="CoalesceDecision"/>.</summary>
+public sealed record JoinOrLead(string Key);
+
+/// <summary>The answer to <see cref="JoinOrLead"/>. <see cref="Entry"/> is null when the route does not coalesce
+/// (any more: a reload turned dedup off): forward as usual.</summary>
+public sealed record CoalesceDecision(Coalescer? Entry, bool Leads)
+{
+    public static readonly CoalesceDecision NotCoalesced = new(null, false);
+}
+
+/// <summary>Told by a leader once its <see cref="Coalescer"/> has its outcome: the key is free for a new leader.</summary>
+public sealed record LeaderDone(Coalescer Entry);
+
+/// <summary>Told when a follower goes its own way (nothing shared, or its leader took longer than the window).</summary>
+public sealed record FollowerWentOwnWay
+{
+    public static readonly FollowerWentOwnWay Instance = new();
+}
+
+/// <param name="Leaders">Requests that led (were forwarded for their key).</param>
+/// <param name="Followers">Requests that followed a leader.</param>
+/// <param name="OwnWay">Followers released to forward on their own (response not shareable, leader gone or too slow).</param>
+/// <param name="InFlightKeys">Keys with a leader in flight now.</param>
+public sealed record DedupStatus(long Leaders, long Followers, long OwnWay, int InFlightKeys);
 
 public sealed record GetProxStatus
 {

@@ -22,6 +22,10 @@ public sealed class RouteSlot
 
     internal void Publish(RouteSnapshot snapshot) => _current = snapshot;
 
+    /// <summary>The route's coalescing counters; kept here so they survive a restart of the route actor, which is
+    /// their only writer.</summary>
+    internal DedupCounters Dedup { get; } = new();
+
     private readonly ConcurrentDictionary<string, BackendMemory> _backends = new();
     private CrashRecord? _pendingCrash;
     private int _crashes;
@@ -62,4 +66,12 @@ public sealed class RouteSlot
         get => _config;
         internal set => _config = value;
     }
+}
+
+/// <summary>Written by the route actor only; read by it for <c>/status</c>.</summary>
+internal sealed class DedupCounters
+{
+    public long Leaders;
+    public long Followers;
+    public long OwnWay;
 }

@@ -225,6 +225,7 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
                 eligible = r.Eligible,
                 snapshotVersion = r.SnapshotVersion,
                 backends = r.Backends,
+                dedup = r.Dedup,
             }),
             events = events.Events,
             webhooks = webhooks?.Webhooks,

@@ -10,6 +10,7 @@ using Prox.Actors.Config;
 using Prox.Actors.Routing;
 using Prox.Actors.Breaker;
 using Prox.Actors.Selection;
+using Prox.Http.Dedup;
 using Prox.Http.Errors;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -17,7 +18,8 @@ namespace Prox.Http.Forwarding;
 
 /// <summary>
 /// The proxy's request path: hygiene checks, route match, backend selection from the route snapshot,
-/// forwarding through YARP, retries, and an outcome Tell to the backend's actor. Awaits no actor.
+/// forwarding through YARP, retries, and an outcome Tell to the backend's actor. Awaits no actor, except on a
+/// route with dedup on, where the route actor decides whether a request leads or follows (<see cref="Coalescing"/>).
 /// </summary>
 public sealed class ProxyHandler
 {
@@ -82,10 +84,33 @@ public sealed class ProxyHandler
             return;
         }
 
-        await ForwardAsync(ctx, snap, match.Prefix, requestId, trusted);
+        // dedup off costs one field read: no key, no actor hop
+        if (snap.Config.Dedup is { Enabled: true } dedup && Coalescing.Applies(dedup, req))
+        {
+            await Coalescing.InvokeAsync(this, ctx, snap, dedup, match.Prefix, requestId, trusted);
+            return;
+        }
+
+        var result = await ForwardAsync(ctx, snap, match.Prefix, requestId, trusted);
+        if (result.Failure != Failure.None)
+            await WriteFailureAsync(ctx, snap, result, requestId);
     }
 
-    private async Task ForwardAsync(HttpContext ctx, RouteSnapshot snap, string prefix, string requestId, bool trusted)
+    /// <summary>How a forward ended when no backend response reached the client.</summary>
+    internal enum Failure { None, Client, Connect, Timeout, HeldBackStatus, Upstream, TooLarge, NoBackend }
+
+    /// <param name="HeldBack">With <see cref="Failure.HeldBackStatus"/>: the status every backend tried answered.</param>
+    internal readonly record struct ForwardResult(Failure Failure, int HeldBack = 0)
+    {
+        /// <summary>A failure Prox answers itself (502, 503, 504, 413); not a client that left.</summary>
+        public bool IsProxFailure => Failure is not (Failure.None or Failure.Client);
+    }
+
+    /// <summary>
+    /// Forwards with retries until a backend's response has gone to the client (<see cref="Failure.None"/>), the
+    /// client left, or a failure remains for the caller to answer with <see cref="WriteFailureAsync"/>.
+    /// </summary>
+    internal async Task<ForwardResult> ForwardAsync(HttpContext ctx, RouteSnapshot snap, string prefix, string requestId, bool trusted)
     {
         var route = snap.Config;
         var retries = route.Retries;
@@ -101,21 +126,12 @@ public sealed class ProxyHandler
         {
             var idx = PickAdmitted(snap, ref tried, out var trial);
             if (idx < 0)
-            {
-                if (attempt == 0)
-                    await WriteNoBackendAsync(ctx, snap, requestId);
-                else
-                    await WriteFailureAsync(ctx, lastFailure, requestId);
-                return;
-            }
+                return attempt == 0 ? new ForwardResult(Failure.NoBackend) : new ForwardResult(lastFailure);
             var backend = snap.Eligible[idx];
 
             var remaining = budget - Stopwatch.GetElapsedTime(started);
             if (remaining <= TimeSpan.Zero)
-            {
-                await WriteFailureAsync(ctx, Failure.Timeout, requestId);
-                return;
-            }
+                return new ForwardResult(Failure.Timeout);
             var perAttempt = backend.Live.Config.Timeout is { } t && t < remaining ? t : remaining;
             var moreLeft = retryable && attempt < retries.Attempts && tried.Count < snap.Eligible.Length;
             transformer.BeginAttempt(backend, moreLeft ? retries.OnStatuses : default);
@@ -137,8 +153,8 @@ public sealed class ProxyHandler
             var (kind, failure) = Classify(ctx, error, transformer);
             backend.Live.Mailbox.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed) { Trial = trial }, ActorRefs.NoSender);
 
-            if (failure == Failure.None) return; // the response went to the client
-            if (failure == Failure.Client) return; // the client left or broke its request; nothing to say
+            if (failure == Failure.None) return default; // the response went to the client
+            if (failure == Failure.Client) return new ForwardResult(Failure.Client); // the client left or broke its request; nothing to say
             lastFailure = failure;
 
             var canRetryThis = moreLeft && failure switch
@@ -149,10 +165,7 @@ public sealed class ProxyHandler
                 _ => false,
             };
             if (!canRetryThis || ctx.Response.HasStarted)
-            {
-                await WriteFailureAsync(ctx, failure, requestId, transformer.HeldBackStatus);
-                return;
-            }
+                return new ForwardResult(failure, transformer.HeldBackStatus);
 
             ctx.Response.Clear();
             var delay = RetryBackoff.NextDelay(attempt + 1, retries.Backoff, retries.MaxBackoff, Random.Shared.NextDouble());
@@ -166,7 +179,7 @@ public sealed class ProxyHandler
                 }
                 catch (OperationCanceledException)
                 {
-                    return; // client gone
+                    return new ForwardResult(Failure.Client); // client gone
                 }
             }
         }
@@ -204,8 +217,6 @@ public sealed class ProxyHandler
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<TimeSpan, ForwarderRequestConfig> RequestConfigs = new();
-
-    private enum Failure { None, Client, Connect, Timeout, HeldBackStatus, Upstream, TooLarge }
 
     private static (OutcomeKind, Failure) Classify(HttpContext ctx, ForwarderError error, ProxTransformer tr)
     {
@@ -262,30 +273,42 @@ public sealed class ProxyHandler
         return raw is not null && raw.Length > 0 && raw[0] != '/' && raw[0] != '*';
     }
 
-    private static Task WriteNoBackendAsync(HttpContext ctx, RouteSnapshot snap, string requestId)
+    /// <summary>Answers a failure <see cref="ForwardAsync"/> returned (nothing when the client left or the response
+    /// had already started).</summary>
+    /// <param name="coalesced">The <c>X-Coalesced</c> header to send with it, if any.</param>
+    internal static Task WriteFailureAsync(HttpContext ctx, RouteSnapshot snap, ForwardResult result, string requestId, string? coalesced = null)
     {
-        var retryAfter = 1;
-        if (snap.NextReturn is { } next)
-            retryAfter = Math.Max(1, (int)Math.Ceiling((next - DateTimeOffset.UtcNow).TotalSeconds));
-        return Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "No healthy backend",
-            $"Every backend of route '{snap.Id}' is unavailable.", requestId, retryAfter);
+        (string, string)[] headers = coalesced is null ? [] : [(Coalescing.Header, coalesced)];
+        switch (result.Failure)
+        {
+            case Failure.None or Failure.Client:
+                return Task.CompletedTask;
+            case Failure.NoBackend:
+                var retryAfter = 1;
+                if (snap.NextReturn is { } next)
+                    retryAfter = Math.Max(1, (int)Math.Ceiling((next - DateTimeOffset.UtcNow).TotalSeconds));
+                return Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "No healthy backend",
+                    $"Every backend of route '{snap.Id}' is unavailable.", requestId, retryAfter, headers: headers);
+            default:
+                return WriteFailureAsync(ctx, result.Failure, requestId, result.HeldBack, headers);
+        }
     }
 
-    private static Task WriteFailureAsync(HttpContext ctx, Failure failure, string requestId, int heldBack = 0) => failure switch
+    private static Task WriteFailureAsync(HttpContext ctx, Failure failure, string requestId, int heldBack, (string, string)[] headers) => failure switch
     {
         Failure.Timeout => Problems.WriteAsync(ctx, StatusCodes.Status504GatewayTimeout, "Upstream timeout",
-            "The backend did not respond in time.", requestId),
+            "The backend did not respond in time.", requestId, headers: headers),
         Failure.HeldBackStatus when heldBack == StatusCodes.Status503ServiceUnavailable =>
             Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "Upstream unavailable",
-                "Every backend tried answered 503.", requestId, retryAfterSeconds: 1),
+                "Every backend tried answered 503.", requestId, retryAfterSeconds: 1, headers: headers),
         Failure.HeldBackStatus when heldBack == StatusCodes.Status504GatewayTimeout =>
             Problems.WriteAsync(ctx, StatusCodes.Status504GatewayTimeout, "Upstream timeout",
-                "Every backend tried answered 504.", requestId),
+                "Every backend tried answered 504.", requestId, headers: headers),
         Failure.TooLarge => Problems.WriteAsync(ctx, StatusCodes.Status413PayloadTooLarge, "Request body too large",
-            "The request body is larger than the configured limit.", requestId),
+            "The request body is larger than the configured limit.", requestId, headers: headers),
         Failure.Connect => Problems.WriteAsync(ctx, StatusCodes.Status502BadGateway, "Upstream connection failed",
-            "No backend could be reached.", requestId),
+            "No backend could be reached.", requestId, headers: headers),
         _ => Problems.WriteAsync(ctx, StatusCodes.Status502BadGateway, "Bad gateway",
-            "The backend failed to give a valid response.", requestId),
+            "The backend failed to give a valid response.", requestId, headers: headers),
     };
 }
