@@ -17,6 +17,7 @@ internal sealed class ProxTransformer : HttpTransformer
     private const string XForwardedProto = "X-Forwarded-Proto";
     private const string XForwardedHost = "X-Forwarded-Host";
     private const string XBackendUsed = "X-Backend-Used";
+    internal const string XCache = "X-Cache";
 
     private readonly RouteSnapshot _route;
     private readonly string _matchedPrefix;
@@ -30,6 +31,9 @@ internal sealed class ProxTransformer : HttpTransformer
         _requestId = requestId;
         _trustedPeer = trustedPeer;
     }
+
+    /// <summary>The <c>X-Cache</c> value (MISS, BYPASS) put on the backend's response; null on routes without a cache.</summary>
+    public string? CacheLabel { get; set; }
 
     /// <summary>The backend of the current attempt.</summary>
     public BackendEntry? Backend { get; set; }
@@ -106,6 +110,8 @@ internal sealed class ProxTransformer : HttpTransformer
         headers[RequestIds.Header] = _requestId;
         if (_route.Config.BackendHeader && Backend is not null)
             headers[XBackendUsed] = Backend.Id;
+        if (CacheLabel is { } label)
+            headers[XCache] = label;
         return true;
     }
 

@@ -19,7 +19,7 @@ namespace Prox.Http.Forwarding;
 /// The proxy's request path: hygiene checks, route match, backend selection from the route snapshot,
 /// forwarding through YARP, retries, and an outcome Tell to the backend's actor. Awaits no actor.
 /// </summary>
-public sealed class ProxyHandler
+public sealed partial class ProxyHandler
 {
     private readonly ProxRuntime _rt;
     private readonly IHttpForwarder _forwarder;
@@ -82,14 +82,35 @@ public sealed class ProxyHandler
             return;
         }
 
+        // routes without a cache pay one null check here and nothing else
+        if (snap.Config.Cache is { Enabled: true } cache && (HttpMethods.IsGet(req.Method) || HttpMethods.IsHead(req.Method)))
+        {
+            await CachedAsync(ctx, snap, cache, match.Prefix, requestId, trusted);
+            return;
+        }
+
         await ForwardAsync(ctx, snap, match.Prefix, requestId, trusted);
     }
 
-    private async Task ForwardAsync(HttpContext ctx, RouteSnapshot snap, string prefix, string requestId, bool trusted)
+    /// <summary>What became of a forwarded request.</summary>
+    private enum Forwarded
+    {
+        /// <summary>The backend's response went (or is going) to the client.</summary>
+        Backend,
+        /// <summary>Prox answered with a problem (or the client left).</summary>
+        Failed,
+        /// <summary>Every backend failed and the stale entry was served instead (stale-if-error).</summary>
+        Stale,
+    }
+
+    /// <param name="cacheLabel">The <c>X-Cache</c> value for the backend's response; null on routes without a cache.</param>
+    /// <param name="stale">An expired entry still within stale-if-error: served if every attempt fails.</param>
+    private async Task<Forwarded> ForwardAsync(HttpContext ctx, RouteSnapshot snap, string prefix, string requestId, bool trusted,
+        string? cacheLabel = null, Cache.CacheEntry? stale = null)
     {
         var route = snap.Config;
         var retries = route.Retries;
-        var transformer = new ProxTransformer(snap, prefix, requestId, trusted);
+        var transformer = new ProxTransformer(snap, prefix, requestId, trusted) { CacheLabel = cacheLabel };
         var client = _clients.For(route.Timeouts.Connect);
         var retryable = CanRetry(ctx.Request, retries);
         var started = Stopwatch.GetTimestamp();
@@ -102,23 +123,27 @@ public sealed class ProxyHandler
             var idx = PickAdmitted(snap, ref tried, out var trial);
             if (idx < 0)
             {
+                if (stale is not null && await TryServeStaleAsync(ctx, stale, requestId)) return Forwarded.Stale;
                 if (attempt == 0)
                     await WriteNoBackendAsync(ctx, snap, requestId);
                 else
                     await WriteFailureAsync(ctx, lastFailure, requestId);
-                return;
+                return Forwarded.Failed;
             }
             var backend = snap.Eligible[idx];
 
             var remaining = budget - Stopwatch.GetElapsedTime(started);
             if (remaining <= TimeSpan.Zero)
             {
+                if (stale is not null && await TryServeStaleAsync(ctx, stale, requestId)) return Forwarded.Stale;
                 await WriteFailureAsync(ctx, Failure.Timeout, requestId);
-                return;
+                return Forwarded.Failed;
             }
             var perAttempt = backend.Live.Config.Timeout is { } t && t < remaining ? t : remaining;
             var moreLeft = retryable && attempt < retries.Attempts && tried.Count < snap.Eligible.Length;
-            transformer.BeginAttempt(backend, moreLeft ? retries.OnStatuses : default);
+            // with a stale entry to fall back on, error statuses are held back too (RFC 5861 §4: 500, 502, 503, 504)
+            transformer.BeginAttempt(backend, stale is not null ? HoldBackWithStale(retries.OnStatuses, moreLeft)
+                : moreLeft ? retries.OnStatuses : default);
 
             var t0 = Stopwatch.GetTimestamp();
             backend.Live.Enter();
@@ -137,21 +162,22 @@ public sealed class ProxyHandler
             var (kind, failure) = Classify(ctx, error, transformer);
             backend.Live.Mailbox.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed) { Trial = trial }, ActorRefs.NoSender);
 
-            if (failure == Failure.None) return; // the response went to the client
-            if (failure == Failure.Client) return; // the client left or broke its request; nothing to say
+            if (failure == Failure.None) return Forwarded.Backend; // the response went to the client
+            if (failure == Failure.Client) return Forwarded.Failed; // the client left or broke its request; nothing to say
             lastFailure = failure;
 
             var canRetryThis = moreLeft && failure switch
             {
-                Failure.HeldBackStatus => true,
+                Failure.HeldBackStatus => retries.OnStatuses.Contains(transformer.HeldBackStatus),
                 Failure.Connect => (retries.On & RetryConditions.ConnectFailure) != 0,
                 Failure.Timeout => (retries.On & RetryConditions.Timeout) != 0,
                 _ => false,
             };
             if (!canRetryThis || ctx.Response.HasStarted)
             {
+                if (stale is not null && await TryServeStaleAsync(ctx, stale, requestId)) return Forwarded.Stale;
                 await WriteFailureAsync(ctx, failure, requestId, transformer.HeldBackStatus);
-                return;
+                return Forwarded.Failed;
             }
 
             ctx.Response.Clear();
@@ -166,7 +192,7 @@ public sealed class ProxyHandler
                 }
                 catch (OperationCanceledException)
                 {
-                    return; // client gone
+                    return Forwarded.Failed; // client gone
                 }
             }
         }
