@@ -44,15 +44,11 @@ public sealed partial class ProxyHandler
         var cache = _rt.Cache;
         var stats = cache.StatsFor(snap.Id);
 
-        // honoured from trusted peers only: anyone else could use it to pound the backends past the cache
-        if (trusted && req.Headers.ContainsKey(_rt.Config.Cache.BypassHeader))
-        {
-            Interlocked.Increment(ref stats.BypassCount);
-            await ForwardAsync(ctx, snap, prefix, requestId, trusted, "BYPASS");
-            return;
-        }
+        // honoured from trusted peers only: anyone else could use it to pound the backends past the cache.
+        // A bypassing GET still stores its response, so it also refreshes the entry (as nginx's proxy_cache_bypass).
+        var bypass = trusted && req.Headers.ContainsKey(_rt.Config.Cache.BypassHeader);
         // partial content is neither stored nor served from a full entry (yet)
-        if (req.Headers.ContainsKey("Range"))
+        if (!bypass && req.Headers.ContainsKey("Range"))
         {
             Interlocked.Increment(ref stats.MissCount);
             await ForwardAsync(ctx, snap, prefix, requestId, trusted, "MISS");
@@ -61,7 +57,7 @@ public sealed partial class ProxyHandler
 
         var key = Key(snap.Id, cfg, req);
         var now = cache.Time.GetUtcNow();
-        var entry = cache.Get(key);
+        var entry = bypass ? null : cache.Get(key);
         if (entry is not null && !VaryMatches(entry, req.Headers)) entry = null;
         if (entry is not null)
         {
@@ -82,30 +78,35 @@ public sealed partial class ProxyHandler
             }
         }
 
+        var label = bypass ? "BYPASS" : "MISS";
+        Forwarded result;
         if (HttpMethods.IsHead(req.Method))
         {
             // a HEAD response has no body to store; a later GET fills the entry HEAD can use
-            var headResult = await ForwardAsync(ctx, snap, prefix, requestId, trusted, "MISS", entry);
-            Interlocked.Increment(ref headResult == Forwarded.Stale ? ref stats.StaleCount : ref stats.MissCount);
+            result = await ForwardAsync(ctx, snap, prefix, requestId, trusted, label, entry);
+            Count(stats, bypass, result);
             return;
         }
 
         var bodyFeature = ctx.Features.Get<IHttpResponseBodyFeature>()!;
         var tee = new TeeStream(bodyFeature.Stream, cfg.MaxEntryBytes);
         ctx.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(tee, bodyFeature));
-        Forwarded result;
         try
         {
-            result = await ForwardAsync(ctx, snap, prefix, requestId, trusted, "MISS", entry);
+            result = await ForwardAsync(ctx, snap, prefix, requestId, trusted, label, entry);
         }
         finally
         {
             ctx.Features.Set(bodyFeature);
         }
-        Interlocked.Increment(ref result == Forwarded.Stale ? ref stats.StaleCount : ref stats.MissCount);
+        Count(stats, bypass, result);
         if (result == Forwarded.Backend && tee.Captured is { } body && !ctx.RequestAborted.IsCancellationRequested)
             TryStore(snap.Id, cfg, key, req, ctx.Response, body, now);
     }
+
+    /// <summary>One counter per request: bypass, stale (served by stale-if-error) or miss.</summary>
+    private static void Count(RouteCacheStats stats, bool bypass, Forwarded result) =>
+        Interlocked.Increment(ref bypass ? ref stats.BypassCount : ref result == Forwarded.Stale ? ref stats.StaleCount : ref stats.MissCount);
 
     /// <summary>The primary key plus the route's <c>vary-by</c> values: host, path and query, one field per line.</summary>
     private static string Key(string route, CacheConfig cfg, HttpRequest req)

@@ -255,9 +255,9 @@ public class CacheTests
     }
 
     [Theory]
-    [InlineData(true, "BYPASS", 2)]
-    [InlineData(false, "HIT", 1)]
-    public async Task Get_BypassHeader_HonouredOnlyFromTrustedPeers(bool trusted, string expected, int backendHits)
+    [InlineData(true, "BYPASS", "n=2 lang=", 2)]
+    [InlineData(false, "HIT", "n=1 lang=", 1)]
+    public async Task Get_BypassHeader_HonouredOnlyFromTrustedPeers_RefreshesTheEntry(bool trusted, string expected, string after, int backendHits)
     {
         await using var b = await Backend();
         var extra = trusted ? "trusted-proxies = [\"127.0.0.1/32\"]" : "";
@@ -265,9 +265,12 @@ public class CacheTests
         await GetAsync(prox, "/page");
 
         var second = await GetAsync(prox, "/page", r => r.Headers.Add("X-No-Cache", "1"));
+        var third = await GetAsync(prox, "/page");
 
         Assert.Equal(expected, second.XCache);
+        Assert.Equal(("HIT", after), (third.XCache, third.Body));
         Assert.Equal(backendHits, b.Hits);
+        Assert.Equal(trusted ? 1 : 0, (await RouteCacheStatusAsync(prox)).GetProperty("bypass").GetInt64());
     }
 
     [Fact]
