@@ -38,7 +38,7 @@ public sealed partial class ProxyHandler
     private static ImmutableArray<int> HoldBackWithStale(ImmutableArray<int> retryStatuses, bool moreLeft) =>
         moreLeft && !retryStatuses.IsDefaultOrEmpty ? [.. retryStatuses.Union(StaleIfErrorStatuses)] : StaleIfErrorStatuses;
 
-    private async Task CachedAsync(HttpContext ctx, RouteSnapshot snap, CacheConfig cfg, string prefix, string requestId, bool trusted)
+    private async Task CachedAsync(HttpContext ctx, RouteSlot slot, RouteSnapshot snap, CacheConfig cfg, string prefix, string requestId, bool trusted)
     {
         var req = ctx.Request;
         var cache = _rt.Cache;
@@ -69,7 +69,7 @@ public sealed partial class ProxyHandler
                     return;
                 case Freshness.StaleWhileRevalidate:
                     Interlocked.Increment(ref stats.StaleCount);
-                    if (entry.TryBeginRefresh()) StartRefresh(ctx, snap, cfg, prefix, key, entry);
+                    if (entry.TryBeginRefresh()) StartRefresh(ctx, slot, snap, cfg, prefix, key, entry);
                     await WriteEntryAsync(ctx, entry, now, "STALE", requestId);
                     return;
                 case Freshness.Expired:
@@ -209,7 +209,7 @@ public sealed partial class ProxyHandler
     /// Starts the one background refresh of a stale entry (stale-while-revalidate). It copies what it needs from the
     /// client's request now, as that request ends before the refresh does. Not yet routed through request coalescing.
     /// </summary>
-    private void StartRefresh(HttpContext ctx, RouteSnapshot snap, CacheConfig cfg, string prefix, string key, CacheEntry stale)
+    private void StartRefresh(HttpContext ctx, RouteSlot slot, RouteSnapshot snap, CacheConfig cfg, string prefix, string key, CacheEntry stale)
     {
         var req = ctx.Request;
         var bg = new DefaultHttpContext();
@@ -226,15 +226,16 @@ public sealed partial class ProxyHandler
         var trusted = _rt.TrustedProxies.IsTrusted(bg.Connection.RemoteIpAddress);
         var requestId = RequestIds.Resolve(bg.Request, false);
         // RefreshAsync catches and logs everything: nothing is left unobserved
-        _ = RefreshAsync(bg, snap, cfg, prefix, key, stale, requestId, trusted);
+        _ = RefreshAsync(bg, slot, snap, cfg, prefix, key, stale, requestId, trusted);
     }
 
-    private async Task RefreshAsync(HttpContext bg, RouteSnapshot snap, CacheConfig cfg, string prefix, string key, CacheEntry stale,
-        string requestId, bool trusted)
+    private async Task RefreshAsync(HttpContext bg, RouteSlot slot, RouteSnapshot snap, CacheConfig cfg, string prefix, string key,
+        CacheEntry stale, string requestId, bool trusted)
     {
         try
         {
             await Task.Yield(); // the client's response goes first
+            snap = slot.Current ?? snap; // the backends of now, should a reload or health change have happened since
             var tee = new TeeStream(Stream.Null, cfg.MaxEntryBytes);
             bg.Response.Body = tee;
             var requestTime = _rt.Cache.Time.GetUtcNow();

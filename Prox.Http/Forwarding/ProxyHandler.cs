@@ -85,7 +85,7 @@ public sealed partial class ProxyHandler
         // routes without a cache pay one null check here and nothing else
         if (snap.Config.Cache is { Enabled: true } cache && (HttpMethods.IsGet(req.Method) || HttpMethods.IsHead(req.Method)))
         {
-            await CachedAsync(ctx, snap, cache, match.Prefix, requestId, trusted);
+            await CachedAsync(ctx, match.Slot, snap, cache, match.Prefix, requestId, trusted);
             return;
         }
 

@@ -331,6 +331,24 @@ public class CacheTests
     }
 
     [Fact]
+    public async Task Get_ManyDistinctKeys_MemoryStaysWithinMaxMemory()
+    {
+        await using var b = await Backend();
+        await using var prox = await ProxUnderTest.StartAsync(Route(b, extra: "cache.max-memory = 64KB"), new ManualClock());
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 2000), new ParallelOptions { MaxDegreeOfParallelism = 8 },
+            async (i, _) => Assert.Equal("MISS", (await GetAsync(prox, "/k/" + i)).XCache));
+
+        var status = await prox.StatusAsync();
+        var global = status.GetProperty("cache");
+        Assert.Equal(64_000, global.GetProperty("maxBytes").GetInt64());
+        Assert.InRange(global.GetProperty("bytes").GetInt64(), 1, 64_000);
+        Assert.True(global.GetProperty("evictions").GetInt64() > 1000);
+        Assert.Equal(global.GetProperty("entries").GetInt64(), (await RouteCacheStatusAsync(prox)).GetProperty("entries").GetInt64());
+        Assert.Equal("HIT", (await GetAsync(prox, "/k/1999")).XCache);
+    }
+
+    [Fact]
     public async Task Get_RouteWithoutCache_NoXCacheAndAlwaysForwarded()
     {
         await using var b = await Backend();
