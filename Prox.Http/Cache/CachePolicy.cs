@@ -97,13 +97,15 @@ public static class CachePolicy
     /// <param name="requestHadAuthorization">RFC 9111 §3.5: a shared cache stores such a response only when it says
     /// <c>public</c>, <c>s-maxage</c> or <c>must-revalidate</c>.</param>
     /// <param name="hasSetCookie">Never stored (as nginx): one client's cookie must not reach another.</param>
+    /// <param name="hasValidator">An <c>ETag</c> or <c>Last-Modified</c>: needed to store a <c>no-cache</c> response,
+    /// which is revalidated before every use.</param>
     public static NotStorable Storable(int status, CacheDirectives cc, bool hasExpires, bool requestHadAuthorization,
-        bool hasSetCookie, StringValues vary)
+        bool hasSetCookie, StringValues vary, bool hasValidator = false)
     {
         if (cc.NoStore) return NotStorable.NoStore;
         if (cc.Private) return NotStorable.Private;
-        // no-cache needs a revalidation before every reuse; Prox forwards such requests instead of storing
-        if (cc.NoCache) return NotStorable.NoCache;
+        // without a validator every use would be a full fetch anyway
+        if (cc.NoCache && !hasValidator) return NotStorable.NoCache;
         var explicitFreshness = cc.SMaxAge is not null || cc.MaxAge is not null || hasExpires;
         if (!IsHeuristicallyCacheable(status))
         {
@@ -118,10 +120,12 @@ public static class CachePolicy
         return NotStorable.None;
     }
 
-    /// <summary>RFC 9111 §4.2.1: <c>s-maxage</c>, else <c>max-age</c>, else <c>Expires</c> − <c>Date</c>, else the route's TTL.</summary>
+    /// <summary>RFC 9111 §4.2.1: <c>s-maxage</c>, else <c>max-age</c>, else <c>Expires</c> − <c>Date</c>, else the route's TTL.
+    /// <c>no-cache</c>: zero, every use is revalidated (§5.2.2.4).</summary>
     public static TimeSpan FreshnessLifetime(CacheDirectives cc, DateTimeOffset? expires, DateTimeOffset? date,
         DateTimeOffset responseTime, TimeSpan routeTtl)
     {
+        if (cc.NoCache) return TimeSpan.Zero;
         if (cc.SMaxAge is { } s) return s;
         if (cc.MaxAge is { } m) return m;
         if (expires is { } e)

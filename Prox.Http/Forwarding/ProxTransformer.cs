@@ -35,6 +35,10 @@ internal sealed class ProxTransformer : HttpTransformer
     /// <summary>The <c>X-Cache</c> value (MISS, BYPASS) put on the backend's response; null on routes without a cache.</summary>
     public string? CacheLabel { get; set; }
 
+    /// <summary>An expired cache entry to revalidate: its validators go on the request, and a 304 answer is kept
+    /// here (not sent) so the handler can serve the entry. Null unless the cache revalidates.</summary>
+    public Cache.Revalidation? Revalidate { get; set; }
+
     /// <summary>The backend of the current attempt.</summary>
     public BackendEntry? Backend { get; set; }
 
@@ -87,6 +91,14 @@ internal sealed class ProxTransformer : HttpTransformer
             path = new PathString(rest.Length == 0 || rest[0] != '/' ? "/" + rest : rest);
         }
         proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, path, req.QueryString);
+
+        if (Revalidate is { } r)
+        {
+            if (r.Entry.ETag is { } etag)
+                proxyRequest.Headers.TryAddWithoutValidation("If-None-Match", etag);
+            else if (r.Entry.LastModified is { } lm)
+                proxyRequest.Headers.TryAddWithoutValidation("If-Modified-Since", lm.ToString("r", System.Globalization.CultureInfo.InvariantCulture));
+        }
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext ctx, HttpResponseMessage? proxyResponse,
@@ -96,6 +108,12 @@ internal sealed class ProxTransformer : HttpTransformer
 
         var status = (int)proxyResponse.StatusCode;
         BackendStatus = status;
+        if (Revalidate is { } r && status == StatusCodes.Status304NotModified)
+        {
+            r.Answer(proxyResponse);
+            ctx.Response.Clear();
+            return false;
+        }
         if (!HoldBackStatuses.IsDefaultOrEmpty && HoldBackStatuses.Contains(status))
         {
             HeldBackStatus = status;

@@ -59,6 +59,7 @@ public sealed partial class ProxyHandler
         var now = cache.Time.GetUtcNow();
         var entry = bypass ? null : cache.Get(key);
         if (entry is not null && !VaryMatches(entry, req.Headers)) entry = null;
+        CacheEntry? expired = null;
         if (entry is not null)
         {
             switch (entry.Classify(now))
@@ -73,18 +74,24 @@ public sealed partial class ProxyHandler
                     await WriteEntryAsync(ctx, entry, now, "STALE", requestId);
                     return;
                 case Freshness.Expired:
+                    expired = entry;
                     entry = null;
                     break;
             }
         }
+        // an expired entry with a validator is asked for conditionally; the client's own conditionals go as they are
+        var revalidate = (entry ?? expired) is { } old && (old.ETag is not null || old.LastModified is not null)
+            && !req.Headers.ContainsKey("If-None-Match") && !req.Headers.ContainsKey("If-Modified-Since")
+                ? new Revalidation(old) : null;
 
         var label = bypass ? "BYPASS" : "MISS";
         Forwarded result;
         if (HttpMethods.IsHead(req.Method))
         {
             // a HEAD response has no body to store; a later GET fills the entry HEAD can use
-            result = await ForwardAsync(ctx, snap, prefix, requestId, trusted, label, entry);
+            result = await ForwardAsync(ctx, snap, prefix, requestId, trusted, label, entry, revalidate);
             Count(stats, bypass, result);
+            if (result == Forwarded.NotModified) await ServeRevalidatedAsync(ctx, snap.Id, cfg, key, revalidate!, requestId);
             return;
         }
 
@@ -93,18 +100,21 @@ public sealed partial class ProxyHandler
         ctx.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(tee, bodyFeature));
         try
         {
-            result = await ForwardAsync(ctx, snap, prefix, requestId, trusted, label, entry);
+            result = await ForwardAsync(ctx, snap, prefix, requestId, trusted, label, entry, revalidate);
         }
         finally
         {
             ctx.Features.Set(bodyFeature);
         }
         Count(stats, bypass, result);
-        if (result == Forwarded.Backend && tee.Captured is { } body && !ctx.RequestAborted.IsCancellationRequested)
+        if (result == Forwarded.NotModified)
+            await ServeRevalidatedAsync(ctx, snap.Id, cfg, key, revalidate!, requestId);
+        else if (result == Forwarded.Backend && tee.Captured is { } body && !ctx.RequestAborted.IsCancellationRequested)
             TryStore(snap.Id, cfg, key, req, ctx.Response, body, now);
     }
 
     /// <summary>One counter per request: bypass, stale (served by stale-if-error) or miss.</summary>
+    /// <summary>A revalidated entry (304 from the backend) counts as a miss: the backend was asked.</summary>
     private static void Count(RouteCacheStats stats, bool bypass, Forwarded result) =>
         Interlocked.Increment(ref bypass ? ref stats.BypassCount : ref result == Forwarded.Stale ? ref stats.StaleCount : ref stats.MissCount);
 
@@ -127,12 +137,38 @@ public sealed partial class ProxyHandler
 
     private void TryStore(string route, CacheConfig cfg, string key, HttpRequest req, HttpResponse resp, byte[] body, DateTimeOffset requestTime)
     {
-        var h = resp.Headers;
+        if (BuildEntry(route, cfg, key, req, resp.StatusCode, resp.Headers, body, requestTime) is { } entry)
+            _rt.Cache.Set(entry);
+    }
+
+    /// <summary>
+    /// RFC 9111 §4.3.3-4: a 304 freshens the entry: its header fields replace the stored ones and the freshness is
+    /// computed anew. The client gets the entry (its own request was not conditional, or it would have gone as is).
+    /// </summary>
+    private async Task ServeRevalidatedAsync(HttpContext ctx, string route, CacheConfig cfg, string key, Revalidation r, string requestId)
+    {
+        var now = _rt.Cache.Time.GetUtcNow();
+        var merged = new HeaderDictionary(r.Entry.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase));
+        foreach (var (name, value) in r.NotModifiedHeaders!)
+            if (!NotStoredHeaders.Contains(name) && !name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
+                merged[name] = value;
+        var entry = BuildEntry(route, cfg, key, ctx.Request, r.Entry.Status, merged, r.Entry.Body, now);
+        if (entry is not null) _rt.Cache.Set(entry);
+        else _rt.Cache.Remove(r.Entry); // the 304 made it unstorable (no-store, …): serve it this once
+        ctx.Response.Clear();
+        await WriteEntryAsync(ctx, entry ?? r.Entry, now, "REVALIDATED", requestId);
+    }
+
+    /// <summary>The entry to store for this response, or null when RFC 9111 (or the size of the entry) says not to.</summary>
+    private CacheEntry? BuildEntry(string route, CacheConfig cfg, string key, HttpRequest req, int status, IHeaderDictionary h,
+        byte[] body, DateTimeOffset requestTime)
+    {
         var cc = CacheDirectives.Parse(h.CacheControl);
         var hasExpires = h.ContainsKey("Expires");
-        var why = CachePolicy.Storable(resp.StatusCode, cc, hasExpires, req.Headers.ContainsKey("Authorization"),
-            h.ContainsKey("Set-Cookie"), h.Vary);
-        if (why != NotStorable.None) return;
+        var hasValidator = !StringValues.IsNullOrEmpty(h.ETag) || !StringValues.IsNullOrEmpty(h.LastModified);
+        var why = CachePolicy.Storable(status, cc, hasExpires, req.Headers.ContainsKey("Authorization"),
+            h.ContainsKey("Set-Cookie"), h.Vary, hasValidator);
+        if (why != NotStorable.None) return null;
 
         var now = _rt.Cache.Time.GetUtcNow();
         DateTimeOffset? date = CachePolicy.TryParseDate(h.Date.ToString(), out var d) ? d : null;
@@ -141,7 +177,8 @@ public sealed partial class ProxyHandler
         var lifetime = CachePolicy.FreshnessLifetime(cc, expires, date, requestTime, cfg.Ttl);
         var swr = cc.StaleWhileRevalidate ?? cfg.StaleWhileRevalidate;
         var sie = cc.StaleIfError ?? cfg.StaleIfError;
-        if (lifetime <= TimeSpan.Zero && (cc.MustRevalidate || (swr <= TimeSpan.Zero && sie <= TimeSpan.Zero))) return;
+        // kept even when already expired if it has a validator: the next request revalidates instead of refetching
+        if (lifetime <= TimeSpan.Zero && !hasValidator && (cc.MustRevalidate || (swr <= TimeSpan.Zero && sie <= TimeSpan.Zero))) return null;
 
         var headers = new List<KeyValuePair<string, StringValues>>(h.Count);
         foreach (var kv in h)
@@ -155,12 +192,12 @@ public sealed partial class ProxyHandler
         var path = string.Concat(req.Path.Value, req.QueryString.Value);
         var headerArray = headers.ToArray();
 
-        _rt.Cache.Set(new CacheEntry
+        return new CacheEntry
         {
             Key = key,
             Route = route,
             PathAndQuery = path,
-            Status = resp.StatusCode,
+            Status = status,
             Headers = headerArray,
             Body = body,
             StoredAt = now,
@@ -168,13 +205,13 @@ public sealed partial class ProxyHandler
             Lifetime = lifetime,
             StaleWhileRevalidate = swr,
             StaleIfError = sie,
-            MustRevalidate = cc.MustRevalidate,
+            MustRevalidate = cc.MustRevalidate || cc.NoCache, // no-cache: never served without a successful revalidation
             ETag = StringValues.IsNullOrEmpty(h.ETag) ? null : h.ETag.ToString(),
             LastModified = CachePolicy.TryParseDate(h.LastModified.ToString(), out var lm) ? lm : null,
             VaryNames = [.. varyNames],
             VaryValues = varyValues,
             Size = CacheEntry.SizeOf(key, path, headerArray, body.Length, [.. varyNames, .. varyValues]),
-        });
+        };
     }
 
     private async Task<bool> TryServeStaleAsync(HttpContext ctx, CacheEntry stale, string requestId)

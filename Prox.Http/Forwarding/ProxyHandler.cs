@@ -101,16 +101,19 @@ public sealed partial class ProxyHandler
         Failed,
         /// <summary>Every backend failed and the stale entry was served instead (stale-if-error).</summary>
         Stale,
+        /// <summary>The backend answered 304 to a revalidation: nothing was sent, the entry is still good.</summary>
+        NotModified,
     }
 
     /// <param name="cacheLabel">The <c>X-Cache</c> value for the backend's response; null on routes without a cache.</param>
     /// <param name="stale">An expired entry still within stale-if-error: served if every attempt fails.</param>
+    /// <param name="revalidate">An expired entry with validators: asked for conditionally (304 → <see cref="Forwarded.NotModified"/>).</param>
     private async Task<Forwarded> ForwardAsync(HttpContext ctx, RouteSnapshot snap, string prefix, string requestId, bool trusted,
-        string? cacheLabel = null, Cache.CacheEntry? stale = null)
+        string? cacheLabel = null, Cache.CacheEntry? stale = null, Cache.Revalidation? revalidate = null)
     {
         var route = snap.Config;
         var retries = route.Retries;
-        var transformer = new ProxTransformer(snap, prefix, requestId, trusted) { CacheLabel = cacheLabel };
+        var transformer = new ProxTransformer(snap, prefix, requestId, trusted) { CacheLabel = cacheLabel, Revalidate = revalidate };
         var client = _clients.For(route.Timeouts.Connect);
         var retryable = CanRetry(ctx.Request, retries);
         var started = Stopwatch.GetTimestamp();
@@ -162,7 +165,8 @@ public sealed partial class ProxyHandler
             var (kind, failure) = Classify(ctx, error, transformer);
             backend.Live.Mailbox.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed) { Trial = trial }, ActorRefs.NoSender);
 
-            if (failure == Failure.None) return Forwarded.Backend; // the response went to the client
+            if (failure == Failure.None) // the response went to the client, unless it was the 304 of a revalidation
+                return revalidate?.NotModifiedHeaders is not null ? Forwarded.NotModified : Forwarded.Backend;
             if (failure == Failure.Client) return Forwarded.Failed; // the client left or broke its request; nothing to say
             lastFailure = failure;
 

@@ -53,7 +53,7 @@ public class CachePolicyTests
     [InlineData(503, "", false, false, false, "", NotStorable.Status)]
     [InlineData(200, "no-store", false, false, false, "", NotStorable.NoStore)]
     [InlineData(200, "private", false, false, false, "", NotStorable.Private)]
-    [InlineData(200, "no-cache", false, false, false, "", NotStorable.NoCache)]
+    [InlineData(200, "no-cache", false, false, false, "", NotStorable.NoCache)] // no validator (the row's default)
     [InlineData(200, "max-age=60", false, true, false, "", NotStorable.Authorization)]
     [InlineData(200, "public", false, true, false, "", NotStorable.None)]
     [InlineData(200, "s-maxage=60", false, true, false, "", NotStorable.None)]
@@ -66,6 +66,13 @@ public class CachePolicyTests
             vary.Length == 0 ? StringValues.Empty : new StringValues(vary)));
 
     [Theory]
+    [InlineData("no-cache", true, NotStorable.None)]
+    [InlineData("no-cache", false, NotStorable.NoCache)]
+    [InlineData("no-store", true, NotStorable.NoStore)]
+    public void Storable_NoCache_StoredOnlyWithAValidator(string cc, bool hasValidator, NotStorable expected) =>
+        Assert.Equal(expected, CachePolicy.Storable(200, CacheDirectives.Parse(cc), false, false, false, StringValues.Empty, hasValidator));
+
+    [Theory]
     [InlineData("s-maxage=20, max-age=10", null, null, 300, 20)]
     [InlineData("max-age=10", 100, 0, 300, 10)]
     [InlineData("", 100, 40, 300, 60)]          // Expires − Date, skew-free
@@ -73,6 +80,7 @@ public class CachePolicyTests
     [InlineData("", -5, 0, 300, 0)]             // already expired
     [InlineData("public", null, null, 300, 300)] // the route's TTL
     [InlineData("max-age=0", null, null, 300, 0)]
+    [InlineData("no-cache, max-age=60", null, null, 300, 0)]   // revalidated before every use
     public void FreshnessLifetime_BackendWinsOverRouteTtl(string cc, int? expiresIn, int? dateAt, int ttl, int expected)
     {
         DateTimeOffset? expires = expiresIn is { } e ? T0.AddSeconds(e) : null;

@@ -196,6 +196,68 @@ public class CacheTests
         Assert.Equal(1, b.Hits);
     }
 
+    /// <summary>Answers 304 to a matching If-None-Match, else 200 with <c>n=&lt;hits&gt;</c>; <c>?cc=</c> sets Cache-Control.</summary>
+    private static Task<TestBackend> ValidatingBackend() => TestBackend.StartAsync("v", async ctx =>
+    {
+        if (ctx.Request.Query.TryGetValue("cc", out var cc)) ctx.Response.Headers.CacheControl = cc.ToString();
+        ctx.Response.Headers.ETag = "\"v1\"";
+        if (ctx.Request.Headers.IfNoneMatch == "\"v1\"")
+        {
+            ctx.Response.StatusCode = 304;
+            return;
+        }
+        await ctx.Response.WriteAsync("full body");
+    });
+
+    [Fact]
+    public async Task Get_ExpiredEntryWithETag_RevalidatedWith304_ServedAndFreshAgain()
+    {
+        await using var b = await ValidatingBackend();
+        var clock = new ManualClock();
+        await using var prox = await ProxUnderTest.StartAsync(Route(b), clock);
+        await GetAsync(prox, "/r?cc=max-age=10");
+
+        clock.Advance(TimeSpan.FromSeconds(11));
+        var revalidated = await GetAsync(prox, "/r?cc=max-age=10");
+        clock.Advance(TimeSpan.FromSeconds(5));
+        var hit = await GetAsync(prox, "/r?cc=max-age=10");
+
+        Assert.Equal((HttpStatusCode.OK, "REVALIDATED", "full body", "0"), (revalidated.Status, revalidated.XCache, revalidated.Body, revalidated.Age));
+        Assert.Equal(("HIT", "full body", "5"), (hit.XCache, hit.Body, hit.Age));
+        Assert.Equal("\"v1\"", b.Seen.Last()["If-None-Match"].ToString());
+        Assert.Equal(2, b.Hits);
+    }
+
+    [Fact]
+    public async Task Get_NoCacheWithETag_RevalidatedOnEveryUse()
+    {
+        await using var b = await ValidatingBackend();
+        await using var prox = await ProxUnderTest.StartAsync(Route(b), new ManualClock());
+
+        var first = await GetAsync(prox, "/r?cc=no-cache");
+        var second = await GetAsync(prox, "/r?cc=no-cache");
+        var third = await GetAsync(prox, "/r?cc=no-cache");
+
+        Assert.Equal("MISS", first.XCache);
+        Assert.Equal(("REVALIDATED", "full body"), (second.XCache, second.Body));
+        Assert.Equal(("REVALIDATED", "full body"), (third.XCache, third.Body));
+        Assert.Equal(3, b.Hits);
+    }
+
+    [Fact]
+    public async Task Get_ClientConditionalOnExpiredEntry_BackendsAnswerPassedThrough()
+    {
+        await using var b = await ValidatingBackend();
+        var clock = new ManualClock();
+        await using var prox = await ProxUnderTest.StartAsync(Route(b), clock);
+        await GetAsync(prox, "/r?cc=max-age=10");
+        clock.Advance(TimeSpan.FromSeconds(11));
+
+        var conditional = await GetAsync(prox, "/r?cc=max-age=10", r => r.Headers.TryAddWithoutValidation("If-None-Match", "\"v1\""));
+
+        Assert.Equal((HttpStatusCode.NotModified, "MISS"), (conditional.Status, conditional.XCache));
+    }
+
     [Fact]
     public async Task Get_OnlyBackendStopped_StaleIfError_Serves200Stale()
     {
