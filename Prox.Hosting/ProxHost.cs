@@ -32,11 +32,15 @@ public sealed class ProxHost : IAsyncDisposable
     private readonly List<ListenOptions> _adminListeners = new();
     private long _inFlight;
 
-    private ProxHost(ProxConfig config, string? configPath)
+    private ProxHost(ProxConfig config, string? configPath, TimeProvider time)
     {
         Config = config;
         ConfigPath = configPath;
+        Time = time;
     }
+
+    /// <summary>The clock of the request path's time-based decisions (the response cache's TTLs).</summary>
+    public TimeProvider Time { get; }
 
     /// <summary>Requests (proxy and admin) being served now.</summary>
     public long InFlight => Interlocked.Read(ref _inFlight);
@@ -60,10 +64,11 @@ public sealed class ProxHost : IAsyncDisposable
     /// <param name="watch">With a file: reload when it changes (SIGHUP and the admin endpoint work either way).</param>
     /// <param name="handleSignals">True for the executable: SIGTERM/SIGINT/SIGQUIT stop the host gracefully and a
     /// second one exits at once. False (in-process tests): the default console lifetime.</param>
+    /// <param name="time">The clock (tests pass a fake one to move cache TTLs); the system clock by default.</param>
     public static ProxHost Create(ProxConfig config, LogEventLevel minimumLevel = LogEventLevel.Information,
-        string? configPath = null, bool watch = true, bool handleSignals = false)
+        string? configPath = null, bool watch = true, bool handleSignals = false, TimeProvider? time = null)
     {
-        var host = new ProxHost(config, configPath);
+        var host = new ProxHost(config, configPath, time ?? TimeProvider.System);
         host.Build(minimumLevel, watch, handleSignals);
         return host;
     }
@@ -105,9 +110,9 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton<RecoveryRunner>();
         builder.Services.AddSingleton<HttpWebhookSender>();
         builder.Services.AddSingleton(sp => new ProxRuntime(Config, Store,
-            () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>()));
+            () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ProxyHandler>();
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(Time);
         builder.Services.AddSingleton<AdminAudit>();
         if (ConfigPath is { } path)
         {

@@ -1,12 +1,14 @@
 using Akka.Actor;
 using Prox.Actors.Config;
 using Prox.Actors.Routing;
+using Prox.Http.Cache;
 using Prox.Http.Forwarding;
 
 namespace Prox.Http;
 
 /// <summary>What the HTTP side needs from the composition root: the config, the snapshot store and the actor tree.</summary>
-public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func<IActorRef> supervisor)
+/// <param name="time">The clock of the response cache (tests pass a fake one); the system clock by default.</param>
+public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func<IActorRef> supervisor, TimeProvider? time = null)
 {
     private readonly Lazy<IActorRef> _supervisor = new(supervisor);
     private volatile ProxConfig _config = config;
@@ -22,12 +24,16 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
 
     public TrustedProxies TrustedProxies => _trusted;
 
+    /// <summary>The process-wide response store of every route with <c>cache</c> on.</summary>
+    public ResponseCache Cache { get; } = new(time ?? TimeProvider.System, config.Cache.MaxMemoryBytes);
+
     /// <summary>Switches to a reloaded config. Settings bound at start-up (listeners, server limits) keep their
     /// running values: the reloader warns that they need a restart.</summary>
     public void Apply(ProxConfig next)
     {
         var running = _config;
         _trusted = new TrustedProxies(next.TrustedProxies);
+        Cache.SetMaxBytes(next.Cache.MaxMemoryBytes);
         _config = next with
         {
             // admin tokens apply at once (they are checked per request); the admin listeners need a restart

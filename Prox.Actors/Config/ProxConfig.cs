@@ -25,6 +25,9 @@ public sealed record ProxConfig(
     /// <summary>How a SIGTERM or Ctrl-C stops the process (<c>prox.shutdown</c>).</summary>
     public ShutdownConfig Shutdown { get; init; } = ShutdownConfig.Default;
 
+    /// <summary><c>prox.cache</c>: the response cache's memory budget and bypass header (routes opt in with their own <c>cache</c> block).</summary>
+    public ProxCacheConfig Cache { get; init; } = ProxCacheConfig.Default;
+
     /// <summary>Proxy listener used when <c>prox.listen</c> is absent.</summary>
     public static readonly ImmutableArray<ListenAddress> DefaultListen = [new("127.0.0.1", 8080)];
 }
@@ -94,6 +97,9 @@ public sealed record RouteConfig(
 
     /// <summary>Request coalescing (<c>dedup { … }</c>); null or not enabled = off.</summary>
     public DedupConfig? Dedup { get; init; }
+
+    /// <summary>The route's response cache; null = none. Changing it on reload applies in place (the snapshot carries it).</summary>
+    public CacheConfig? Cache { get; init; }
 }
 
 /// <param name="PathPrefix">Matched on whole path segments: <c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>. Starts with <c>/</c>; the parser drops trailing slashes (except for <c>/</c> itself).</param>

@@ -14,13 +14,13 @@ namespace Prox.Actors.Config;
 /// </summary>
 internal sealed partial class ProxConfigBinder
 {
-    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence", "shutdown"];
+    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence", "shutdown", "cache"];
     private static readonly string[] AdminKeys = ["listen", "chaos", "tokens"];
     private static readonly string[] AdminTokenKeys = ["name", "sha256", "role"];
     private static readonly string[] ShutdownKeys = ["drain-timeout"];
     private static readonly string[] LimitsKeys = ["max-request-body"];
     private static readonly string[] RouteKeys =
-        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health", "breaker", "recovery", "dedup"];
+        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health", "breaker", "recovery", "dedup", "cache"];
     private static readonly string[] DedupKeys = ["enabled", "methods", "key", "headers", "max-body", "window", "post"];
     private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
     private static readonly string[] BackendKeys = ["url", "weight", "id", "timeout", "drain", "health", "breaker", "recovery"];
@@ -107,6 +107,7 @@ internal sealed partial class ProxConfigBinder
         var persistence = Persistence(prox);
         var tokens = AdminTokens(prox);
         var shutdown = Shutdown(prox);
+        var cache = ProxCache(prox);
 
         var proxyListen = listen?.Select(l => l.Address).ToList() ?? [.. ProxConfig.DefaultListen];
         foreach (var (address, path) in admin ?? [])
@@ -129,6 +130,7 @@ internal sealed partial class ProxConfigBinder
             Webhooks = webhooks,
             Persistence = persistence,
             Shutdown = shutdown,
+            Cache = cache,
         };
     }
 
@@ -386,6 +388,7 @@ internal sealed partial class ProxConfigBinder
             Health = health,
             Breaker = breaker,
             Recovery = recovery,
+            Cache = route.Get("cache") is { } cacheNode ? Cache(cacheNode, Child(path, "cache")) : null,
             Dedup = route.Get("dedup") is { } dedupNode ? Dedup(dedupNode, Child(path, "dedup")) : null,
         };
     }

@@ -132,7 +132,10 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
             case "/admin/config/reload" when HttpMethods.IsPost(ctx.Request.Method):
                 await ReloadAsync(ctx);
                 return;
-            case "/admin/chaos/crash" or "/admin/config/reload":
+            case "/admin/cache/invalidate" when HttpMethods.IsPost(ctx.Request.Method):
+                await CacheAdmin.InvalidateAsync(ctx, rt.Cache);
+                return;
+            case "/admin/chaos/crash" or "/admin/config/reload" or "/admin/cache/invalidate":
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
                     $"{path} supports POST.", headers: ("Allow", "POST"));
                 return;
@@ -226,7 +229,9 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
                 snapshotVersion = r.SnapshotVersion,
                 backends = r.Backends,
                 dedup = r.Dedup,
+                cache = CacheAdmin.RouteStatus(rt, r.Name),
             }),
+            cache = CacheAdmin.Status(rt.Cache),
             events = events.Events,
             webhooks = webhooks?.Webhooks,
         });

@@ -17,6 +17,7 @@ internal sealed class ProxTransformer : HttpTransformer
     private const string XForwardedProto = "X-Forwarded-Proto";
     private const string XForwardedHost = "X-Forwarded-Host";
     private const string XBackendUsed = "X-Backend-Used";
+    internal const string XCache = "X-Cache";
 
     private readonly RouteSnapshot _route;
     private readonly string _matchedPrefix;
@@ -30,6 +31,13 @@ internal sealed class ProxTransformer : HttpTransformer
         _requestId = requestId;
         _trustedPeer = trustedPeer;
     }
+
+    /// <summary>The <c>X-Cache</c> value (MISS, BYPASS) put on the backend's response; null on routes without a cache.</summary>
+    public string? CacheLabel { get; set; }
+
+    /// <summary>An expired cache entry to revalidate: its validators go on the request, and a 304 answer is kept
+    /// here (not sent) so the handler can serve the entry. Null unless the cache revalidates.</summary>
+    public Cache.Revalidation? Revalidate { get; set; }
 
     /// <summary>The backend of the current attempt.</summary>
     public BackendEntry? Backend { get; set; }
@@ -83,6 +91,14 @@ internal sealed class ProxTransformer : HttpTransformer
             path = new PathString(rest.Length == 0 || rest[0] != '/' ? "/" + rest : rest);
         }
         proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, path, req.QueryString);
+
+        if (Revalidate is { } r)
+        {
+            if (r.Entry.ETag is { } etag)
+                proxyRequest.Headers.TryAddWithoutValidation("If-None-Match", etag);
+            else if (r.Entry.LastModified is { } lm)
+                proxyRequest.Headers.TryAddWithoutValidation("If-Modified-Since", lm.ToString("r", System.Globalization.CultureInfo.InvariantCulture));
+        }
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext ctx, HttpResponseMessage? proxyResponse,
@@ -92,6 +108,12 @@ internal sealed class ProxTransformer : HttpTransformer
 
         var status = (int)proxyResponse.StatusCode;
         BackendStatus = status;
+        if (Revalidate is { } r && status == StatusCodes.Status304NotModified)
+        {
+            r.Answer(proxyResponse);
+            ctx.Response.Clear();
+            return false;
+        }
         if (!HoldBackStatuses.IsDefaultOrEmpty && HoldBackStatuses.Contains(status))
         {
             HeldBackStatus = status;
@@ -106,6 +128,8 @@ internal sealed class ProxTransformer : HttpTransformer
         headers[RequestIds.Header] = _requestId;
         if (_route.Config.BackendHeader && Backend is not null)
             headers[XBackendUsed] = Backend.Id;
+        if (CacheLabel is { } label)
+            headers[XCache] = label;
         return true;
     }
 

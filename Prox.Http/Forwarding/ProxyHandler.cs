@@ -21,7 +21,7 @@ namespace Prox.Http.Forwarding;
 /// forwarding through YARP, retries, and an outcome Tell to the backend's actor. Awaits no actor, except on a
 /// route with dedup on, where the route actor decides whether a request leads or follows (<see cref="Coalescing"/>).
 /// </summary>
-public sealed class ProxyHandler
+public sealed partial class ProxyHandler
 {
     private readonly ProxRuntime _rt;
     private readonly IHttpForwarder _forwarder;
@@ -84,6 +84,13 @@ public sealed class ProxyHandler
             return;
         }
 
+        // routes without a cache pay one null check here and nothing else
+        if (snap.Config.Cache is { Enabled: true } cache && (HttpMethods.IsGet(req.Method) || HttpMethods.IsHead(req.Method)))
+        {
+            await CachedAsync(ctx, match.Slot, snap, cache, match.Prefix, requestId, trusted);
+            return;
+        }
+
         // dedup off costs one field read: no key, no actor hop
         if (snap.Config.Dedup is { Enabled: true } dedup && Coalescing.Applies(dedup, req))
         {
@@ -110,11 +117,15 @@ public sealed class ProxyHandler
     /// Forwards with retries until a backend's response has gone to the client (<see cref="Failure.None"/>), the
     /// client left, or a failure remains for the caller to answer with <see cref="WriteFailureAsync"/>.
     /// </summary>
-    internal async Task<ForwardResult> ForwardAsync(HttpContext ctx, RouteSnapshot snap, string prefix, string requestId, bool trusted)
+    /// <param name="cacheLabel">The <c>X-Cache</c> value for the backend's response; null on routes without a cache.</param>
+    /// <param name="holdBackErrors">A stale entry can stand in (stale-if-error): hold back 500/502/503/504 as well.</param>
+    /// <param name="revalidate">An expired entry with validators: asked for conditionally (a 304 is held back).</param>
+    internal async Task<ForwardResult> ForwardAsync(HttpContext ctx, RouteSnapshot snap, string prefix, string requestId, bool trusted,
+        string? cacheLabel = null, bool holdBackErrors = false, Cache.Revalidation? revalidate = null)
     {
         var route = snap.Config;
         var retries = route.Retries;
-        var transformer = new ProxTransformer(snap, prefix, requestId, trusted);
+        var transformer = new ProxTransformer(snap, prefix, requestId, trusted) { CacheLabel = cacheLabel, Revalidate = revalidate };
         var client = _clients.For(route.Timeouts.Connect);
         var retryable = CanRetry(ctx.Request, retries);
         var started = Stopwatch.GetTimestamp();
@@ -134,7 +145,9 @@ public sealed class ProxyHandler
                 return new ForwardResult(Failure.Timeout);
             var perAttempt = backend.Live.Config.Timeout is { } t && t < remaining ? t : remaining;
             var moreLeft = retryable && attempt < retries.Attempts && tried.Count < snap.Eligible.Length;
-            transformer.BeginAttempt(backend, moreLeft ? retries.OnStatuses : default);
+            // with a stale entry to fall back on, error statuses are held back too (RFC 5861 §4: 500, 502, 503, 504)
+            transformer.BeginAttempt(backend, holdBackErrors ? HoldBackWithStale(retries.OnStatuses, moreLeft)
+                : moreLeft ? retries.OnStatuses : default);
 
             var t0 = Stopwatch.GetTimestamp();
             backend.Live.Enter();
@@ -159,7 +172,7 @@ public sealed class ProxyHandler
 
             var canRetryThis = moreLeft && failure switch
             {
-                Failure.HeldBackStatus => true,
+                Failure.HeldBackStatus => retries.OnStatuses.Contains(transformer.HeldBackStatus),
                 Failure.Connect => (retries.On & RetryConditions.ConnectFailure) != 0,
                 Failure.Timeout => (retries.On & RetryConditions.Timeout) != 0,
                 _ => false,

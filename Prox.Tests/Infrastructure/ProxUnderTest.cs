@@ -27,7 +27,8 @@ public sealed class ProxUnderTest : IAsyncDisposable
 
     /// <summary>Starts Prox on <paramref name="hocon"/>, which should contain only the <c>routes { … }</c>
     /// (and any other prox keys); listen addresses are added here.</summary>
-    public static async Task<ProxUnderTest> StartAsync(string hocon)
+    /// <param name="time">The clock of the request path (the response cache); the system clock by default.</param>
+    public static async Task<ProxUnderTest> StartAsync(string hocon, TimeProvider? time = null)
     {
         var text = $$"""
             prox {
@@ -39,7 +40,7 @@ public sealed class ProxUnderTest : IAsyncDisposable
         var parsed = ProxConfigParser.ParseText(text);
         if (!parsed.IsValid)
             throw new InvalidOperationException("test config invalid:\n" + string.Join("\n", parsed.Errors));
-        var host = ProxHost.Create(parsed.Config!, LogEventLevel.Warning);
+        var host = ProxHost.Create(parsed.Config!, LogEventLevel.Warning, time: time);
         await host.StartAsync();
         return new ProxUnderTest(host);
     }
@@ -58,7 +59,7 @@ public sealed class ProxUnderTest : IAsyncDisposable
 
     /// <summary>Starts Prox from a config file in a temp dir (deleted on dispose), so it can be reloaded.</summary>
     /// <param name="watch">Reload when the file changes (else only through <see cref="ReloadAsync"/>).</param>
-    public static async Task<ProxUnderTest> StartFromFileAsync(string hocon, bool watch = false)
+    public static async Task<ProxUnderTest> StartFromFileAsync(string hocon, bool watch = false, TimeProvider? time = null)
     {
         var dir = Directory.CreateTempSubdirectory("prox-test-");
         var file = Path.Combine(dir.FullName, "prox.conf");
@@ -66,7 +67,7 @@ public sealed class ProxUnderTest : IAsyncDisposable
         var parsed = ProxConfigParser.ParseFile(file);
         if (!parsed.IsValid)
             throw new InvalidOperationException("test config invalid:\n" + string.Join("\n", parsed.Errors));
-        var host = ProxHost.Create(parsed.Config!, LogEventLevel.Warning, file, watch);
+        var host = ProxHost.Create(parsed.Config!, LogEventLevel.Warning, file, watch, time: time);
         await host.StartAsync();
         return new ProxUnderTest(host) { ConfigFile = file };
     }
