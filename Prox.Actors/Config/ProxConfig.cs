@@ -22,6 +22,9 @@ public sealed record ProxConfig(
     /// <summary><c>prox.persistence</c>: the journal of the persistent actors (started only when one is needed).</summary>
     public PersistenceConfig Persistence { get; init; } = PersistenceConfig.Default;
 
+    /// <summary><c>prox.config-history</c>: how many applied config versions the ConfigStore keeps.</summary>
+    public ConfigHistoryConfig ConfigHistory { get; init; } = ConfigHistoryConfig.Default;
+
     /// <summary>Proxy listener used when <c>prox.listen</c> is absent.</summary>
     public static readonly ImmutableArray<ListenAddress> DefaultListen = [new("127.0.0.1", 8080)];
 }
@@ -39,6 +42,14 @@ public sealed record AdminConfig(ImmutableArray<ListenAddress> Listen)
 
     /// <summary>Admin listener used when <c>prox.admin.listen</c> is absent: loopback only.</summary>
     public static readonly AdminConfig Default = new([new ListenAddress("127.0.0.1", 9901)]);
+}
+
+/// <param name="Keep">Newest versions kept; older ones are deleted from the store (numbers are never reused).</param>
+public sealed record ConfigHistoryConfig(int Keep)
+{
+    public const int MaxKeep = 10_000;
+
+    public static readonly ConfigHistoryConfig Default = new(100);
 }
 
 /// <summary>Request limits applied by the front end before anything is forwarded.</summary>

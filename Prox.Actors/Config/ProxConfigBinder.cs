@@ -14,7 +14,7 @@ namespace Prox.Actors.Config;
 /// </summary>
 internal sealed partial class ProxConfigBinder
 {
-    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence"];
+    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence", "config-history"];
     private static readonly string[] AdminKeys = ["listen", "chaos"];
     private static readonly string[] LimitsKeys = ["max-request-body"];
     private static readonly string[] RouteKeys =
@@ -101,6 +101,7 @@ internal sealed partial class ProxConfigBinder
         var routes = Routes(prox);
         var webhooks = Webhooks(prox);
         var persistence = Persistence(prox);
+        var history = ConfigHistory(prox);
 
         var proxyListen = listen?.Select(l => l.Address).ToList() ?? [.. ProxConfig.DefaultListen];
         foreach (var (address, path) in admin ?? [])
@@ -121,6 +122,7 @@ internal sealed partial class ProxConfigBinder
         {
             Webhooks = webhooks,
             Persistence = persistence,
+            ConfigHistory = history,
         };
     }
 
@@ -1001,7 +1003,7 @@ internal sealed partial class ProxConfigBinder
 
     private static string Clip(string text) => text.Length <= 60 ? text : text[..57] + "...";
 
-    private static string Child(string parent, string key)
+    internal static string Child(string parent, string key)
     {
         var segment = PlainKey().IsMatch(key) ? key : "\"" + key.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
         return parent.Length == 0 ? segment : $"{parent}.{segment}";
