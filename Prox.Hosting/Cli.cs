@@ -77,11 +77,6 @@ public static class Cli
         }
 
         var cfg = result.Config!;
-        if (ProxPersistence.IsNeeded(cfg) && ProxPersistence.PrepareDataDir(cfg.Persistence) is { } dataDirError)
-        {
-            Console.Error.WriteLine($"prox: {dataDirError}");
-            return Invalid;
-        }
         DemoBackends? backends = null;
         await using var host = ProxHost.Create(cfg, configPath: path);
         try
@@ -93,6 +88,12 @@ public static class Cli
         {
             // typically "address already in use": say which, without a stack trace
             Console.Error.WriteLine($"prox: cannot listen: {e.Message}");
+            if (backends is not null) await backends.DisposeAsync();
+            return Invalid;
+        }
+        catch (ProxStartupException e)
+        {
+            Console.Error.WriteLine($"prox: {e.Message}");
             if (backends is not null) await backends.DisposeAsync();
             return Invalid;
         }

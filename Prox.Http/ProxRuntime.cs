@@ -22,6 +22,19 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
 
     public TrustedProxies TrustedProxies => _trusted;
 
+    /// <summary>Switches to the config chosen at start-up (the file, or the stored version Prox resumes). Only what is
+    /// bound before the config history is read (listeners, server limits, persistence, history size) stays the file's.</summary>
+    public void Start(ProxConfig chosen)
+    {
+        var file = _config;
+        _trusted = new TrustedProxies(chosen.TrustedProxies);
+        _config = chosen with
+        {
+            Listen = file.Listen, Admin = file.Admin, Limits = file.Limits,
+            Persistence = file.Persistence, ConfigHistory = file.ConfigHistory,
+        };
+    }
+
     /// <summary>Switches to a reloaded config. Settings bound at start-up (listeners, server limits) keep their
     /// running values: the reloader warns that they need a restart.</summary>
     public void Apply(ProxConfig next)
@@ -31,7 +44,7 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
         _config = next with
         {
             Listen = running.Listen, Admin = running.Admin, Limits = running.Limits,
-            Webhooks = running.Webhooks, Persistence = running.Persistence,
+            Webhooks = running.Webhooks, Persistence = running.Persistence, ConfigHistory = running.ConfigHistory,
         };
     }
 }

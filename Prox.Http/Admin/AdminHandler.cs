@@ -14,6 +14,8 @@ namespace Prox.Http.Admin;
 /// <summary>The admin listener's endpoints: <c>GET /status</c> and <c>GET /healthz</c>.</summary>
 public sealed class AdminHandler(ProxRuntime rt, IConfigReloader? reloader = null)
 {
+    private readonly ConfigEndpoints? _config = reloader is null ? null : new ConfigEndpoints(rt, reloader);
+
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>How many of the newest events <c>/status</c> shows.</summary>
@@ -54,6 +56,9 @@ public sealed class AdminHandler(ProxRuntime rt, IConfigReloader? reloader = nul
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
                     $"{path} supports POST.", headers: ("Allow", "POST"));
                 return;
+            case var p when _config is not null && ConfigEndpoints.Handles(p):
+                await _config.InvokeAsync(ctx);
+                return;
             case "/healthz" or "/status" or "/admin/events":
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
                     $"{path} supports GET and HEAD.", headers: ("Allow", "GET, HEAD"));
@@ -68,7 +73,7 @@ public sealed class AdminHandler(ProxRuntime rt, IConfigReloader? reloader = nul
     /// <summary><c>POST /admin/config/reload</c>: re-read the config file and apply it (as SIGHUP does).</summary>
     private async Task ReloadAsync(HttpContext ctx)
     {
-        if (reloader is null)
+        if (reloader?.FilePath is null)
         {
             await Problems.WriteAsync(ctx, StatusCodes.Status409Conflict, "No config file",
                 "This Prox was not started from a config file, so there is nothing to reload.");
@@ -85,6 +90,9 @@ public sealed class AdminHandler(ProxRuntime rt, IConfigReloader? reloader = nul
         await WriteJsonAsync(ctx, new
         {
             applied = true,
+            version = result.Version?.Number,
+            recorded = result.Recorded,
+            changed = result.ChangedPaths,
             routes = result.Changes,
             restartNeeded = result.RestartNeeded,
         });

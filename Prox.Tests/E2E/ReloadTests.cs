@@ -235,6 +235,7 @@ public class ReloadTests
               admin.listen = "127.0.0.1:0"
               limits.max-request-body = 1MB
               {{Route("api", "/", B("a", a, 2))}}
+              {{prox.DataHocon}}
             }
             """);
 
