@@ -3,20 +3,21 @@ using Prox.Http.Admin;
 
 namespace Prox.Hosting;
 
-/// <summary>The <c>prox</c> command line: run, demo, validate.</summary>
+/// <summary>The <c>prox</c> command line: run, demo, validate, config (history through the admin API).</summary>
 public static class Cli
 {
     public const int Ok = 0;
     public const int Invalid = 1;
     public const int Usage = 2;
 
-    private const string Help = """
+    private static readonly string Help = $"""
         prox — a self-healing reverse proxy and load balancer
 
         usage:
           prox run [--config FILE]       run on FILE (default config/prox.conf)
           prox demo [--config FILE]      run on config/demo.conf with three built-in demo backends
           prox validate [FILE]           check a config; print every error with its path (exit 0 valid, 1 invalid)
+        {ConfigCommands.Help}
           prox --version | --help
         """;
 
@@ -35,6 +36,8 @@ public static class Cli
 
         var verb = args[0];
         var rest = args.Skip(1).ToArray();
+        if (verb == "config")
+            return await ConfigCommands.RunAsync(rest, Console.Out, Console.Error);
         if (!TryConfigPath(rest, verb == "demo" ? "config/demo.conf" : "config/prox.conf", out var path, out var usage))
         {
             Console.Error.WriteLine($"prox: {usage}");

@@ -300,4 +300,45 @@ public class ConfigHistoryTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Cli_HistoryShowDiffRollback_AgainstTheAdminApi()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var b = await TestBackend.StartAsync("b");
+        await using var prox = await ProxUnderTest.StartAsync(Route(a));
+        using (var put = await Put(prox, prox.ConfigTextFor(Route(b)), "?comment=to%20b")) Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var admin = prox.Host.AdminUrls[0].ToString();
+
+        var history = await ProxProcess.RunToExitAsync("config", "history", "--admin", admin);
+        Assert.Equal(0, history.ExitCode);
+        var rows = history.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("VERSION", rows[0].Trim());
+        Assert.Matches(@"^\s+2\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+api\s+anonymous\s+\d+\s+to b$", rows[1]);
+        Assert.Matches(@"^\s+1\s+.*\bfile\s+file\s+\d+\s+first start$", rows[2]);
+
+        var show = await ProxProcess.RunToExitAsync("config", "show", "1", "--admin", admin);
+        Assert.Equal(0, show.ExitCode);
+        Assert.Equal((await GetJson(prox, "/admin/config/versions/1")).GetProperty("text").GetString()!.TrimEnd(), show.Stdout.TrimEnd());
+
+        var diff = await ProxProcess.RunToExitAsync("config", "diff", "1", "2", "--admin", admin);
+        Assert.Equal(0, diff.ExitCode);
+        Assert.Contains("--- version 1", diff.Stdout);
+        Assert.Contains("  prox.routes.api.backends[0].id", diff.Stdout);
+
+        var rollback = await ProxProcess.RunToExitAsync("config", "rollback", "1", "--comment", "cli", "--admin", admin, "--token", "t0k");
+        Assert.Equal(0, rollback.ExitCode);
+        Assert.Contains("now version 3", rollback.Stdout);
+        Assert.Equal("hello from a", await Served(prox));
+        Assert.Equal((3L, "rollback", "anonymous", "rollback to 1: cli"), Meta(await GetJson(prox, "/admin/config")));
+
+        var missing = await ProxProcess.RunToExitAsync("config", "rollback", "42", "--admin", admin);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("404 Unknown version: Version 42 does not exist", missing.Stderr);
+        var usage = await ProxProcess.RunToExitAsync("config", "diff", "1", "--admin", admin);
+        Assert.Equal(2, usage.ExitCode);
+        var down = await ProxProcess.RunToExitAsync("config", "history", "--admin", "http://127.0.0.1:1");
+        Assert.Equal(1, down.ExitCode);
+        Assert.Contains("cannot reach the admin API", down.Stderr);
+    }
 }
