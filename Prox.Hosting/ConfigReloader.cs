@@ -42,6 +42,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
     private readonly Timer _debounce;
     private IDisposable? _sighup;
     private int _reloads;
+    private bool _started;
 
     /// <param name="path">The config file; null when Prox was started from text (nothing to reload, the API still applies).</param>
     /// <param name="system">The actor system, resolved when first needed (it starts after the container is built).</param>
@@ -66,6 +67,24 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
     /// </summary>
     /// <exception cref="ProxStartupException">The config store did not load its history in time.</exception>
     public async Task<ConfigVersion?> StartServingAsync(CancellationToken ct = default)
+    {
+        await _one.WaitAsync(ct);
+        try
+        {
+            var started = await ChooseAndStartAsync(ct);
+            Volatile.Write(ref _started, true);
+            return started;
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public bool IsStarted => Volatile.Read(ref _started);
+
+    private async Task<ConfigVersion?> ChooseAndStartAsync(CancellationToken ct)
     {
         var file = _runtime.Config;
         var supervisor = _runtime.Supervisor;

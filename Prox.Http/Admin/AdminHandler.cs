@@ -25,6 +25,8 @@ public sealed class AdminHandler(ProxRuntime rt, IConfigReloader? reloader = nul
     {
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // read by people and tools, never embedded in HTML: keep '+', '"' and '<' readable in config texts and diffs
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static string Version { get; } =

@@ -35,6 +35,13 @@ public sealed class ConfigEndpoints(ProxRuntime rt, IConfigReloader reloader)
 
     public async Task InvokeAsync(HttpContext ctx)
     {
+        if (!reloader.IsStarted)
+        {
+            // the listeners are up before start-up has chosen between the file and the stored history
+            await Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "Starting",
+                "Prox is still choosing the config to start on; try again in a moment.", retryAfterSeconds: 1);
+            return;
+        }
         var path = ctx.Request.Path.Value!;
         var method = ctx.Request.Method;
         var isRead = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);

@@ -11,6 +11,10 @@ namespace Prox.Http.Admin;
 /// </summary>
 public interface IConfigReloader
 {
+    /// <summary>False until start-up has chosen the config and started the routes on it (until then the history
+    /// endpoints answer 503).</summary>
+    bool IsStarted { get; }
+
     /// <summary>The config file; null when Prox was started from text (then <see cref="ReloadAsync"/> has nothing to read).</summary>
     string? FilePath { get; }
 
