@@ -109,7 +109,8 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
                 chosen = parsed.Config!;
                 _log.LogInformation("Config file unchanged since it was last read: resuming version {Version} ({Source} by {Author}, {At})",
                     resumed.Number, resumed.Source, resumed.Author, resumed.At);
-                foreach (var key in RestartNeeded(file, chosen))
+                // webhooks are started from the chosen version; the rest of these are bound from the file already
+                foreach (var key in RestartNeeded(file, chosen).Where(k => k != "prox.webhooks"))
                     _log.LogWarning("Version {Version} sets {Key} differently from the file; the file's value is used (it is bound before the history is read)",
                         resumed.Number, key);
             }
