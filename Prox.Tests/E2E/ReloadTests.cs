@@ -221,7 +221,8 @@ public class ReloadTests
             using var resp = await prox.Client.GetAsync("/web");
             return resp.StatusCode == HttpStatusCode.OK;
         }, what: "route added by the watcher serves");
-        Assert.Contains("config-applied", await Kinds(prox));
+        // the route serves as soon as it is applied; the event follows once the version is recorded
+        await ProxUnderTest.EventuallyAsync(async () => (await Kinds(prox)).Contains("config-applied"), what: "config-applied event");
     }
 
     [Fact]
