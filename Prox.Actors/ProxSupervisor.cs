@@ -40,6 +40,10 @@ public sealed class ProxSupervisor : ReceiveActor
         Receive<ApplyRoutes>(msg => _routes.Forward(msg));
         Receive<IConfigStoreCommand>(msg =>
         {
+            // created on first use, so the host can start the journal plugins one after the other first
+            // (started together on a new SQLite file, their table creation collides and one waits out a busy retry)
+            if (WithConfigStore)
+                _configStore ??= Context.ActorOf(ConfigStore.Supervised(Cfg.ConfigHistory.Keep), "config");
             // without a store (no persistence) nothing answers: admin asks time out into a 503
             _configStore?.Forward(msg);
         });
@@ -59,7 +63,8 @@ public sealed class ProxSupervisor : ReceiveActor
     private bool DeferRoutes { get; }
 
     /// <param name="webhookSender">Delivers webhooks; required when the config has any (the Notifier needs Akka.Persistence configured).</param>
-    /// <param name="withConfigStore">Run the ConfigStore (needs Akka.Persistence configured).</param>
+    /// <param name="withConfigStore">Run the ConfigStore (needs Akka.Persistence configured); it starts with the first
+    /// message for it.</param>
     /// <param name="deferRoutes">Start routes and Notifier only on <see cref="StartRoutes"/>, so the host can first ask
     /// the ConfigStore which config to start on.</param>
     public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null, IRecoveryRunner? runner = null,
@@ -69,8 +74,6 @@ public sealed class ProxSupervisor : ReceiveActor
     protected override void PreStart()
     {
         _events = Context.ActorOf(EventLog.Props(), "events");
-        if (WithConfigStore)
-            _configStore = Context.ActorOf(ConfigStore.Supervised(Cfg.ConfigHistory.Keep), "config");
         if (!DeferRoutes) StartServing(Cfg);
     }
 

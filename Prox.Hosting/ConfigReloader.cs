@@ -91,6 +91,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
         ConfigStoreState state;
         try
         {
+            await ProxPersistence.StartPluginsAsync(_system(), StoreTimeout, ct);
             state = await supervisor.Ask<ConfigStoreState>(GetConfigStoreState.Instance, StoreTimeout, ct);
         }
         catch (AskTimeoutException)

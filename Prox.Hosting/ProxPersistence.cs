@@ -1,4 +1,6 @@
+using Akka.Actor;
 using Akka.Hosting;
+using Akka.Persistence;
 using Akka.Persistence.Sql.Hosting;
 using Microsoft.Data.Sqlite;
 using Prox.Actors.Config;
@@ -59,6 +61,9 @@ public static class ProxPersistence
             // a write lock, released at once: fails (after LockTimeout) while another process holds the database
             cmd.CommandText = "BEGIN IMMEDIATE; ROLLBACK;";
             cmd.ExecuteNonQuery();
+            // write-ahead log (a property of the file, kept once set): one sync per commit, and reads never wait for a write
+            cmd.CommandText = "PRAGMA journal_mode=WAL;";
+            cmd.ExecuteNonQuery();
             return null;
         }
         catch (SqliteException e)
@@ -77,6 +82,21 @@ public static class ProxPersistence
         {
             return $"cannot open the database '{file}' (prox.persistence.data-dir): {e.Message}";
         }
+    }
+
+    /// <summary>
+    /// Starts the journal, then the snapshot store, one after the other: started together on a new database (as
+    /// the first persistent actor would), both create their tables at once, one finds the file busy and
+    /// Microsoft.Data.Sqlite retries only after 150 ms.
+    /// </summary>
+    public static async Task StartPluginsAsync(ActorSystem system, TimeSpan timeout, CancellationToken ct)
+    {
+        const string nobody = "prox-plugin-start";
+        var persistence = Akka.Persistence.Persistence.Instance.Apply(system);
+        // both answer only once their plugin is initialized
+        await persistence.JournalFor(null).Ask<object>(replyTo => new ReplayMessages(0, long.MaxValue, 0, nobody, replyTo), timeout, ct);
+        await persistence.SnapshotStoreFor(null).Ask<object>(
+            new LoadSnapshot(nobody, SnapshotSelectionCriteria.Latest, long.MaxValue), timeout, ct);
     }
 
     public static void Configure(AkkaConfigurationBuilder ab, PersistenceConfig cfg)
