@@ -301,6 +301,15 @@ public class ConfigHistoryTests
         }
     }
 
+    /// <summary>Runs <c>prox config …</c> in this process (the verbs' code, with output captured).</summary>
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> Cli(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await Prox.Hosting.ConfigCommands.RunAsync(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
     [Fact]
     public async Task Cli_HistoryShowDiffRollback_AgainstTheAdminApi()
     {
@@ -310,6 +319,7 @@ public class ConfigHistoryTests
         using (var put = await Put(prox, prox.ConfigTextFor(Route(b)), "?comment=to%20b")) Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         var admin = prox.Host.AdminUrls[0].ToString();
 
+        // the real executable once (verb dispatch, exit code), the rest in this process
         var history = await ProxProcess.RunToExitAsync("config", "history", "--admin", admin);
         Assert.Equal(0, history.ExitCode);
         var rows = history.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -317,27 +327,28 @@ public class ConfigHistoryTests
         Assert.Matches(@"^\s+2\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+api\s+anonymous\s+\d+\s+to b$", rows[1]);
         Assert.Matches(@"^\s+1\s+.*\bfile\s+file\s+\d+\s+first start$", rows[2]);
 
-        var show = await ProxProcess.RunToExitAsync("config", "show", "1", "--admin", admin);
+        var show = await Cli("show", "1", "--admin", admin);
         Assert.Equal(0, show.ExitCode);
         Assert.Equal((await GetJson(prox, "/admin/config/versions/1")).GetProperty("text").GetString()!.TrimEnd(), show.Stdout.TrimEnd());
+        Assert.StartsWith("# version 1: file by file at ", show.Stderr);
 
-        var diff = await ProxProcess.RunToExitAsync("config", "diff", "1", "2", "--admin", admin);
+        var diff = await Cli("diff", "1", "2", "--admin", admin);
         Assert.Equal(0, diff.ExitCode);
         Assert.Contains("--- version 1", diff.Stdout);
         Assert.Contains("  prox.routes.api.backends[0].id", diff.Stdout);
 
-        var rollback = await ProxProcess.RunToExitAsync("config", "rollback", "1", "--comment", "cli", "--admin", admin, "--token", "t0k");
+        var rollback = await Cli("rollback", "1", "--comment", "cli", "--admin", admin, "--token", "t0k");
         Assert.Equal(0, rollback.ExitCode);
         Assert.Contains("now version 3", rollback.Stdout);
         Assert.Equal("hello from a", await Served(prox));
         Assert.Equal((3L, "rollback", "anonymous", "rollback to 1: cli"), Meta(await GetJson(prox, "/admin/config")));
 
-        var missing = await ProxProcess.RunToExitAsync("config", "rollback", "42", "--admin", admin);
+        var missing = await Cli("rollback", "42", "--admin", admin);
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("404 Unknown version: Version 42 does not exist", missing.Stderr);
-        var usage = await ProxProcess.RunToExitAsync("config", "diff", "1", "--admin", admin);
-        Assert.Equal(2, usage.ExitCode);
-        var down = await ProxProcess.RunToExitAsync("config", "history", "--admin", "http://127.0.0.1:1");
+        Assert.Equal(2, (await Cli("diff", "1", "--admin", admin)).ExitCode);
+        Assert.Equal(2, (await Cli("history", "--bogus")).ExitCode);
+        var down = await Cli("history", "--admin", "http://127.0.0.1:1");
         Assert.Equal(1, down.ExitCode);
         Assert.Contains("cannot reach the admin API", down.Stderr);
     }
