@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Prox.Tests.Infrastructure;
 using Xunit;
 
@@ -110,6 +111,31 @@ public class ConfigHistoryTests
         Assert.Equal(5, (await Versions(prox)).Length); // default page: 20
         using var bad = await prox.Admin.GetAsync("/admin/config/versions?limit=101");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
+    public async Task ConcurrentPutsAndReloads_Serialized_EachAVersion_CurrentIsTheLastApplied()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var prox = await ProxUnderTest.StartFromFileAsync(Route(a));
+        await prox.WriteConfigAsync(Route(a, "timeouts.request = 99s"));
+
+        var puts = Enumerable.Range(1, 6).Select(async i =>
+        {
+            using var put = await Put(prox, prox.ConfigTextFor(Route(a, $"timeouts.request = {i}s")), $"?comment=p{i}");
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            return (await put.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetInt64();
+        }).ToList();
+        var reload = prox.Host.Reloader!.ReloadAsync("test");
+        var numbers = (await Task.WhenAll(puts)).Append((await reload).Version!.Number).Order().ToArray();
+
+        Assert.Equal([2L, 3, 4, 5, 6, 7, 8], numbers);
+        var versions = await Versions(prox);
+        Assert.Equal(8, versions.Length);
+        // whichever apply ran last is what runs: the runtime config and the current version agree
+        var current = await GetJson(prox, "/admin/config");
+        Assert.Equal(8, current.GetProperty("version").GetInt64());
+        Assert.Equal(prox.Host.App.Services.GetRequiredService<Prox.Http.ProxRuntime>().Config.SourceText, current.GetProperty("text").GetString());
     }
 
     [Fact]
