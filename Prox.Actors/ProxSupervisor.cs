@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Prox.Actors.Config;
+using Prox.Actors.ConfigHistory;
 using Prox.Actors.Events;
 using Prox.Actors.Health;
 using Prox.Actors.Recovery;
@@ -8,17 +9,22 @@ using Prox.Actors.Webhooks;
 
 namespace Prox.Actors;
 
-/// <summary>Root of Prox's actor tree. Owns the event log, the webhook Notifier (when webhooks are configured) and the RouteManager (later also the config store and key store).</summary>
+/// <summary>Root of Prox's actor tree. Owns the event log, the ConfigStore, the webhook Notifier (when webhooks are
+/// configured) and the RouteManager (later also the key store).</summary>
 public sealed class ProxSupervisor : ReceiveActor
 {
     private IActorRef _routes = ActorRefs.Nobody;
     private IActorRef _events = ActorRefs.Nobody;
     private IActorRef? _notifier;
+    private IActorRef? _configStore;
+    private bool _started;
 
     public ProxSupervisor(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober, IRecoveryRunner? runner = null,
-        IWebhookSender? webhookSender = null)
+        IWebhookSender? webhookSender = null, bool withConfigStore = false, bool deferRoutes = false)
     {
         Cfg = cfg;
+        WithConfigStore = withConfigStore;
+        DeferRoutes = deferRoutes;
         Store = store;
         Prober = prober;
         Runner = runner;
@@ -32,6 +38,20 @@ public sealed class ProxSupervisor : ReceiveActor
         Receive<GetEvents>(msg => _events.Forward(msg));
         Receive<Supervision.CrashActor>(msg => _routes.Forward(msg));
         Receive<ApplyRoutes>(msg => _routes.Forward(msg));
+        Receive<IConfigStoreCommand>(msg =>
+        {
+            // created on first use, so the host can start the journal plugins one after the other first
+            // (started together on a new SQLite file, their table creation collides and one waits out a busy retry)
+            if (WithConfigStore)
+                _configStore ??= Context.ActorOf(ConfigStore.Supervised(Cfg.ConfigHistory.Keep), "config");
+            // without a store (no persistence) nothing answers: admin asks time out into a 503
+            _configStore?.Forward(msg);
+        });
+        Receive<StartRoutes>(msg =>
+        {
+            if (!_started) StartServing(msg.Config);
+            Sender.Tell(RoutesStarted.Instance);
+        });
     }
 
     private ProxConfig Cfg { get; }
@@ -39,19 +59,31 @@ public sealed class ProxSupervisor : ReceiveActor
     private IHealthProber? Prober { get; }
     private IRecoveryRunner? Runner { get; }
     private IWebhookSender? WebhookSender { get; }
+    private bool WithConfigStore { get; }
+    private bool DeferRoutes { get; }
 
     /// <param name="webhookSender">Delivers webhooks; required when the config has any (the Notifier needs Akka.Persistence configured).</param>
+    /// <param name="withConfigStore">Run the ConfigStore (needs Akka.Persistence configured); it starts with the first
+    /// message for it.</param>
+    /// <param name="deferRoutes">Start routes and Notifier only on <see cref="StartRoutes"/>, so the host can first ask
+    /// the ConfigStore which config to start on.</param>
     public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null, IRecoveryRunner? runner = null,
-        IWebhookSender? webhookSender = null) =>
-        Akka.Actor.Props.Create(() => new ProxSupervisor(cfg, store, prober, runner, webhookSender));
+        IWebhookSender? webhookSender = null, bool withConfigStore = false, bool deferRoutes = false) =>
+        Akka.Actor.Props.Create(() => new ProxSupervisor(cfg, store, prober, runner, webhookSender, withConfigStore, deferRoutes));
 
     protected override void PreStart()
     {
-        // the event log and the notifier first, so they hear the routes' first events
         _events = Context.ActorOf(EventLog.Props(), "events");
-        if (!Cfg.Webhooks.IsEmpty)
-            _notifier = NotifierSupervision.Start(Context, Cfg.Webhooks,
+        if (!DeferRoutes) StartServing(Cfg);
+    }
+
+    private void StartServing(ProxConfig cfg)
+    {
+        _started = true;
+        // the notifier before the routes, so it hears their first events
+        if (!cfg.Webhooks.IsEmpty)
+            _notifier = NotifierSupervision.Start(Context, cfg.Webhooks,
                 WebhookSender ?? throw new InvalidOperationException("webhooks are configured but no IWebhookSender was given"));
-        _routes = Context.ActorOf(RouteManager.Props(Cfg, Store, Prober, Runner), "routes");
+        _routes = Context.ActorOf(RouteManager.Props(cfg, Store, Prober, Runner), "routes");
     }
 }

@@ -3,14 +3,14 @@ using Prox.Http.Admin;
 
 namespace Prox.Hosting;
 
-/// <summary>The <c>prox</c> command line: run, demo, validate.</summary>
+/// <summary>The <c>prox</c> command line: run, demo, validate, config (history through the admin API).</summary>
 public static class Cli
 {
     public const int Ok = 0;
     public const int Invalid = 1;
     public const int Usage = 2;
 
-    private const string Help = """
+    private static readonly string Help = $"""
         prox — a self-healing reverse proxy and load balancer
 
         usage:
@@ -19,6 +19,7 @@ public static class Cli
           prox validate [FILE]           check a config; print every error with its path (exit 0 valid, 1 invalid)
           prox token [--name N] [--role read|write]
                                          print a new admin token and the prox.admin.tokens entry holding its SHA-256
+        {ConfigCommands.Help}
           prox --version | --help
         """;
 
@@ -39,6 +40,8 @@ public static class Cli
         var rest = args.Skip(1).ToArray();
         if (verb == "token")
             return Token(rest);
+        if (verb == "config")
+            return await ConfigCommands.RunAsync(rest, Console.Out, Console.Error);
         if (!TryConfigPath(rest, verb == "demo" ? "config/demo.conf" : "config/prox.conf", out var path, out var usage))
         {
             Console.Error.WriteLine($"prox: {usage}");
@@ -121,11 +124,6 @@ public static class Cli
         }
 
         var cfg = result.Config!;
-        if (ProxPersistence.IsNeeded(cfg) && ProxPersistence.PrepareDataDir(cfg.Persistence) is { } dataDirError)
-        {
-            Console.Error.WriteLine($"prox: {dataDirError}");
-            return Invalid;
-        }
         DemoBackends? backends = null;
         await using var host = ProxHost.Create(cfg, configPath: path, handleSignals: true);
         try
@@ -137,6 +135,12 @@ public static class Cli
         {
             // typically "address already in use": say which, without a stack trace
             Console.Error.WriteLine($"prox: cannot listen: {e.Message}");
+            if (backends is not null) await backends.DisposeAsync();
+            return Invalid;
+        }
+        catch (ProxStartupException e)
+        {
+            Console.Error.WriteLine($"prox: {e.Message}");
             if (backends is not null) await backends.DisposeAsync();
             return Invalid;
         }

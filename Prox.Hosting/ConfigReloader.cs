@@ -1,6 +1,8 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Prox.Actors;
 using Prox.Actors.Config;
+using Prox.Actors.ConfigHistory;
 using Prox.Actors.Events;
 using Prox.Actors.Routing;
 using Prox.Http;
@@ -9,10 +11,13 @@ using Prox.Http.Admin;
 namespace Prox.Hosting;
 
 /// <summary>
-/// Hot reload of the config file: on a change (file watcher, debounced), on SIGHUP, or on request
-/// (<c>POST /admin/config/reload</c>), re-reads and validates the whole file; an invalid file is rejected with
-/// every error logged and a <c>config-rejected</c> event, and the last good config keeps serving; a valid one is
-/// applied by the RouteManager, which diffs it against the running one. Reloads run one at a time.
+/// The one place configs are applied. Hot reload of the config file: on a change (file watcher, debounced), on SIGHUP,
+/// or on request (<c>POST /admin/config/reload</c>), re-reads and validates the whole file. The admin API applies full
+/// config texts through <see cref="ApplyTextAsync"/> the same way. An invalid config is rejected with every error
+/// logged and a <c>config-rejected</c> event, and the last good config keeps serving; a valid one is applied by the
+/// RouteManager, which diffs it against the running one, and then recorded in the ConfigStore as a new version.
+/// Applies run one at a time. At start-up <see cref="StartServingAsync"/> chooses between the file and the stored
+/// history (<see cref="StartupChoice"/>).
 /// </summary>
 public sealed class ConfigReloader : IConfigReloader, IDisposable
 {
@@ -24,7 +29,10 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
 
     private static readonly TimeSpan ApplyTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly string _path;
+    /// <summary>How long the config store may take to answer (recording a version, or loading the history at start).</summary>
+    public static readonly TimeSpan StoreTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly string? _path;
     private readonly ProxRuntime _runtime;
     private readonly Func<ActorSystem> _system;
     private readonly bool _watch;
@@ -34,12 +42,14 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
     private readonly Timer _debounce;
     private IDisposable? _sighup;
     private int _reloads;
+    private bool _started;
 
+    /// <param name="path">The config file; null when Prox was started from text (nothing to reload, the API still applies).</param>
     /// <param name="system">The actor system, resolved when first needed (it starts after the container is built).</param>
     /// <param name="watch">Reload when the file changes (else only on SIGHUP or request).</param>
-    public ConfigReloader(string path, ProxRuntime runtime, Func<ActorSystem> system, ILogger log, bool watch = true)
+    public ConfigReloader(string? path, ProxRuntime runtime, Func<ActorSystem> system, ILogger log, bool watch = true)
     {
-        _path = System.IO.Path.GetFullPath(path);
+        _path = path is null ? null : System.IO.Path.GetFullPath(path);
         _runtime = runtime;
         _system = system;
         _log = log;
@@ -47,12 +57,87 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
         _debounce = new Timer(_ => _ = ReloadLoggedAsync("the config file changed"));
     }
 
-    /// <summary>The config file this reloader reads.</summary>
-    public string Path => _path;
+    /// <inheritdoc />
+    public string? FilePath => _path;
+
+    /// <summary>
+    /// Start-up: asks the ConfigStore for its history and starts the routes on the file's config, or on the latest
+    /// stored version when the file has not changed since Prox last read it (<see cref="StartupChoice"/>). A file that
+    /// wins becomes a new version. Called once, before the host reports ready; no route exists before it.
+    /// </summary>
+    /// <exception cref="ProxStartupException">The config store did not load its history in time.</exception>
+    public async Task<ConfigVersion?> StartServingAsync(CancellationToken ct = default)
+    {
+        await _one.WaitAsync(ct);
+        try
+        {
+            var started = await ChooseAndStartAsync(ct);
+            Volatile.Write(ref _started, true);
+            return started;
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public bool IsStarted => Volatile.Read(ref _started);
+
+    private async Task<ConfigVersion?> ChooseAndStartAsync(CancellationToken ct)
+    {
+        var file = _runtime.Config;
+        var supervisor = _runtime.Supervisor;
+        ConfigStoreState state;
+        try
+        {
+            await ProxPersistence.StartPluginsAsync(_system(), StoreTimeout, ct);
+            state = await supervisor.Ask<ConfigStoreState>(GetConfigStoreState.Instance, StoreTimeout, ct);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new ProxStartupException(
+                $"the config history in '{file.Persistence.DatabasePath}' did not load within {StoreTimeout.TotalSeconds:0} s (see the log above)");
+        }
+
+        var chosen = file;
+        var resumed = file.SourceText is { } text ? StartupChoice.Resume(state, text) : null;
+        if (resumed is not null)
+        {
+            var parsed = ProxConfigParser.ParseText(resumed.Text);
+            if (parsed.IsValid)
+            {
+                chosen = parsed.Config!;
+                _log.LogInformation("Config file unchanged since it was last read: resuming version {Version} ({Source} by {Author}, {At})",
+                    resumed.Number, resumed.Source, resumed.Author, resumed.At);
+                // webhooks are started from the chosen version; the rest of these are bound from the file already
+                foreach (var key in RestartNeeded(file, chosen).Where(k => k != "prox.webhooks"))
+                    _log.LogWarning("Version {Version} sets {Key} differently from the file; the file's value is used (it is bound before the history is read)",
+                        resumed.Number, key);
+            }
+            else
+            {
+                _log.LogWarning("Stored version {Version} no longer validates ({Errors}); starting on the config file",
+                    resumed.Number, string.Join("; ", parsed.Errors));
+                resumed = null;
+            }
+        }
+
+        await supervisor.Ask<RoutesStarted>(new StartRoutes(chosen), ApplyTimeout, ct);
+        _runtime.Start(chosen);
+        if (resumed is not null || file.SourceText is not { } fileText) return resumed;
+
+        var reason = state.Latest is null ? "first start" : "read at start-up";
+        var recorded = await RecordAsync(new RecordConfigVersion(ConfigSources.File, ConfigSources.File, reason, fileText));
+        if (recorded is not null)
+            _log.LogInformation("Config file recorded as version {Version} ({Reason})", recorded.Version.Number, reason);
+        return recorded?.Version;
+    }
 
     /// <summary>Starts watching the file and listening for SIGHUP; called once the host runs.</summary>
     public void Start()
     {
+        if (_path is null) return;
         if (_watch)
         {
             // watch the directory, not the file: editors and `mv` replace the file rather than write into it
@@ -92,51 +177,102 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
     }
 
     /// <inheritdoc />
-    public Task<ReloadResult> ReloadAsync(string reason, CancellationToken ct = default) =>
-        ApplyAsync(() => ProxConfigParser.ParseFile(_path), reason, DrainTimeout, ct);
-
-    /// <inheritdoc />
-    public Task<ReloadResult> ApplyTextAsync(string text, string reason, TimeSpan? drainTimeout = null, CancellationToken ct = default) =>
-        ApplyAsync(() => ProxConfigParser.ParseText(text), reason, drainTimeout ?? DrainTimeout, ct);
-
-    /// <summary>Validates in full, then applies; one at a time, so an edit based on the running text is never
-    /// applied over another one.</summary>
-    private async Task<ReloadResult> ApplyAsync(Func<ConfigParseResult> parse, string reason, TimeSpan drainTimeout, CancellationToken ct)
+    public async Task<ReloadResult> ReloadAsync(string reason, CancellationToken ct = default)
     {
+        if (_path is null) return ReloadResult.Rejected([$"{ProxConfigParser.FilePath}: Prox was not started from a config file"]);
         await _one.WaitAsync(ct);
         try
         {
-            var parsed = parse();
-            if (!parsed.IsValid)
+            string text;
+            try
             {
-                _log.LogWarning("Config rejected ({Reason}): {Count} errors; the running config stays", reason, parsed.Errors.Length);
-                foreach (var e in parsed.Errors) _log.LogWarning("  {ConfigPath}: {Message}", e.Path, e.Message);
-                var errors = parsed.Errors.Select(e => e.ToString()).ToArray();
-                Publish(ProxEventKinds.ConfigRejected, $"{errors.Length} errors ({reason}): {string.Join("; ", errors.Take(5))}{(errors.Length > 5 ? "; …" : "")}");
-                return ReloadResult.Rejected(errors);
+                text = await File.ReadAllTextAsync(_path, ct);
             }
-
-            var next = parsed.Config!;
-            var running = _runtime.Config;
-            var restartNeeded = RestartNeeded(running, next);
-            foreach (var key in restartNeeded)
-                _log.LogWarning("Reload: {Key} changed; it takes effect only after a restart (the running value stays)", key);
-
-            var supervisor = _runtime.Supervisor;
-            var applied = await supervisor.Ask<ConfigApplied>(new ApplyRoutes(next, drainTimeout), ApplyTimeout, ct);
-            _runtime.Apply(next);
-            Interlocked.Increment(ref _reloads);
-            var summary = $"routes: {applied.Added.Length} added, {applied.Removed.Length} removed, {applied.Changed.Length} changed";
-            var backends = applied.Routes.Where(r => r.Added + r.Removed + r.Replaced + r.Reweighted > 0)
-                .Select(r => $"{r.RouteId}: backends {r.Added} added, {r.Removed} removed, {r.Replaced} replaced, {r.Reweighted} reweighted");
-            var detail = string.Join("; ", new[] { $"{summary} ({reason})" }.Concat(backends));
-            _log.LogInformation("Config applied: {Detail}", detail);
-            Publish(ProxEventKinds.ConfigApplied, detail);
-            return ReloadResult.Success(applied, restartNeeded);
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                var why = e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : e.Message;
+                return Reject([new ConfigError(ProxConfigParser.FilePath, $"cannot read config file '{_path}': {why}")], reason);
+            }
+            return await ApplyLockedAsync(text, ConfigSources.File, ConfigSources.File, reason, unlessSameAsLatest: true, ct);
         }
         finally
         {
             _one.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<ReloadResult> ApplyTextAsync(string text, string source, string author, string comment,
+        TimeSpan? drainTimeout = null, CancellationToken ct = default)
+    {
+        await _one.WaitAsync(ct);
+        try
+        {
+            return await ApplyLockedAsync(text, source, author, comment, unlessSameAsLatest: false, ct, drainTimeout);
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
+    private async Task<ReloadResult> ApplyLockedAsync(string text, string source, string author, string comment,
+        bool unlessSameAsLatest, CancellationToken ct, TimeSpan? drainTimeout = null)
+    {
+        var what = source == ConfigSources.File ? $"{_path} ({comment})" : $"{source} by {author}";
+        var parsed = ProxConfigParser.ParseText(text);
+        if (!parsed.IsValid) return Reject(parsed.Errors, what);
+        ct.ThrowIfCancellationRequested();
+
+        var next = parsed.Config!;
+        var running = _runtime.Config;
+        var restartNeeded = RestartNeeded(running, next);
+        foreach (var key in restartNeeded)
+            _log.LogWarning("Config change: {Key} changed; it takes effect only after a restart (the running value stays)", key);
+
+        // from here on the change happens whoever waits for it: a client that goes away must not leave it half done
+        var applied = await _runtime.Supervisor.Ask<ConfigApplied>(new ApplyRoutes(next, drainTimeout ?? DrainTimeout), ApplyTimeout, CancellationToken.None);
+        _runtime.Apply(next);
+        Interlocked.Increment(ref _reloads);
+        var changedPaths = running.SourceText is { } before ? ConfigTreeDiff.ChangedPaths(before, text) ?? [] : [];
+        var recorded = await RecordAsync(new RecordConfigVersion(source, author, comment, text, unlessSameAsLatest));
+
+        var summary = $"routes: {applied.Added.Length} added, {applied.Removed.Length} removed, {applied.Changed.Length} changed";
+        var backends = applied.Routes.Where(r => r.Added + r.Removed + r.Replaced + r.Reweighted > 0)
+            .Select(r => $"{r.RouteId}: backends {r.Added} added, {r.Removed} removed, {r.Replaced} replaced, {r.Reweighted} reweighted");
+        var version = recorded is { Recorded: true } ? $"version {recorded.Version.Number}, " : "";
+        var detail = string.Join("; ", new[] { $"{summary} ({version}{what})" }.Concat(backends));
+        _log.LogInformation("Config applied: {Detail}", detail);
+        Publish(ProxEventKinds.ConfigApplied, detail);
+        return ReloadResult.Success(applied, restartNeeded) with
+        {
+            Version = recorded?.Version,
+            Recorded = recorded?.Recorded ?? false,
+            ChangedPaths = [.. changedPaths],
+        };
+    }
+
+    private ReloadResult Reject(ImmutableArray<ConfigError> configErrors, string what)
+    {
+        _log.LogWarning("Config from {What} rejected: {Count} errors; the running config stays", what, configErrors.Length);
+        foreach (var e in configErrors) _log.LogWarning("  {ConfigPath}: {Message}", e.Path, e.Message);
+        var errors = configErrors.Select(e => e.ToString()).ToArray();
+        Publish(ProxEventKinds.ConfigRejected, $"{errors.Length} errors ({what}): {string.Join("; ", errors.Take(5))}{(errors.Length > 5 ? "; …" : "")}");
+        return ReloadResult.Rejected(errors);
+    }
+
+    /// <summary>Records an applied config; null (logged) when the store does not answer: the config runs, unrecorded.</summary>
+    private async Task<ConfigVersionRecorded?> RecordAsync(RecordConfigVersion record)
+    {
+        try
+        {
+            return await _runtime.Supervisor.Ask<ConfigVersionRecorded>(record, StoreTimeout, CancellationToken.None);
+        }
+        catch (AskTimeoutException)
+        {
+            _log.LogError("The config store did not answer within {Timeout}: the applied config ({Source}, {Comment}) is running but not recorded as a version",
+                StoreTimeout, record.Source, record.Comment);
+            return null;
         }
     }
 
@@ -150,6 +286,8 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
         if (running.Limits != next.Limits) keys.Add("prox.limits");
         if (!ConfigComparer.Same(running.Webhooks.ToArray(), next.Webhooks.ToArray())) keys.Add("prox.webhooks");
         if (!ConfigComparer.Same(running.Persistence, next.Persistence)) keys.Add("prox.persistence");
+        if (running.ConfigHistory != next.ConfigHistory) keys.Add("prox.config-history");
+        if (running.Shutdown != next.Shutdown) keys.Add("prox.shutdown");
         return [.. keys];
     }
 

@@ -51,7 +51,8 @@ public sealed class ProxHost : IAsyncDisposable
     /// <summary>The file the config came from; null when it came from text (then there is nothing to reload).</summary>
     public string? ConfigPath { get; }
 
-    /// <summary>Reloads <see cref="ConfigPath"/> (file watcher, SIGHUP, <c>POST /admin/config/reload</c>); null without a file.</summary>
+    /// <summary>Applies configs: reloads <see cref="ConfigPath"/> (file watcher, SIGHUP, <c>POST /admin/config/reload</c>)
+    /// and texts from the admin API; set by <see cref="StartAsync"/>.</summary>
     public ConfigReloader? Reloader { get; private set; }
     public WebApplication App { get; private set; } = null!;
     public ProxSnapshotStore Store { get; } = new();
@@ -114,14 +115,11 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton<ProxyHandler>();
         builder.Services.AddSingleton(Time);
         builder.Services.AddSingleton<AdminAudit>();
-        if (ConfigPath is { } path)
-        {
-            builder.Services.AddSingleton(sp => new ConfigReloader(path, sp.GetRequiredService<ProxRuntime>(),
-                () => sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), watch));
-            builder.Services.AddSingleton<IConfigReloader>(sp => sp.GetRequiredService<ConfigReloader>());
-        }
+        builder.Services.AddSingleton(sp => new ConfigReloader(ConfigPath, sp.GetRequiredService<ProxRuntime>(),
+            () => sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), watch));
+        builder.Services.AddSingleton<IConfigReloader>(sp => sp.GetRequiredService<ConfigReloader>());
         builder.Services.AddSingleton(sp => new AdminHandler(sp.GetRequiredService<ProxRuntime>(),
-            sp.GetRequiredService<AdminAudit>(), sp.GetService<IConfigReloader>()));
+            sp.GetRequiredService<AdminAudit>(), sp.GetRequiredService<IConfigReloader>()));
 
         builder.Services.AddAkka("prox", (ab, sp) =>
         {
@@ -137,8 +135,7 @@ public sealed class ProxHost : IAsyncDisposable
             // the file's own akka { … } block wins; substitutions are already resolved (Akka's own ${?X} is unreliable)
             if (Config.ResolvedText is { } text && text.Contains("akka", StringComparison.Ordinal))
                 ab.AddHocon(text, HoconAddMode.Prepend);
-            if (ProxPersistence.IsNeeded(Config))
-                ProxPersistence.Configure(ab, Config.Persistence);
+            ProxPersistence.Configure(ab, Config.Persistence);
             ab.ConfigureLoggers(l =>
             {
                 l.ClearLoggers();
@@ -147,7 +144,8 @@ public sealed class ProxHost : IAsyncDisposable
             ab.WithActors((system, registry) =>
                 registry.Register<ProxSupervisor>(system.ActorOf(
                     ProxSupervisor.Props(Config, Store, sp.GetRequiredService<HttpHealthProber>(),
-                        sp.GetRequiredService<RecoveryRunner>(), sp.GetRequiredService<HttpWebhookSender>()), "prox")));
+                        sp.GetRequiredService<RecoveryRunner>(), sp.GetRequiredService<HttpWebhookSender>(),
+                        withConfigStore: true, deferRoutes: true), "prox")));
         });
 
         var app = builder.Build();
@@ -207,12 +205,22 @@ public sealed class ProxHost : IAsyncDisposable
         _ => new Uri("http://" + o),
     };
 
+    /// <summary>
+    /// Checks the database, starts listeners and actors, chooses the config to serve (the file or the latest stored
+    /// version: <see cref="ConfigReloader.StartServingAsync"/>), starts the routes on it and waits until they are ready.
+    /// Until then no route exists, so no request sees a config that is about to be replaced.
+    /// </summary>
+    /// <exception cref="ProxStartupException">The data directory or database is unusable, or the history did not load.</exception>
     public async Task StartAsync(CancellationToken ct = default)
     {
+        if (ProxPersistence.PrepareDataDir(Config.Persistence) is { } dirError) throw new ProxStartupException(dirError);
+        if (ProxPersistence.Check(Config.Persistence) is { } dbError) throw new ProxStartupException(dbError);
         await App.StartAsync(ct);
+        var reloader = App.Services.GetRequiredService<ConfigReloader>();
+        await reloader.StartServingAsync(ct);
         await Store.Ready.WaitAsync(TimeSpan.FromSeconds(30), ct);
-        Reloader = App.Services.GetService<ConfigReloader>();
-        Reloader?.Start();
+        Reloader = reloader;
+        reloader.Start();
     }
 
     public Task StopAsync(CancellationToken ct = default) => App.StopAsync(ct);

@@ -1,6 +1,10 @@
+using Akka.Actor;
 using Akka.Hosting;
+using Akka.Persistence;
 using Akka.Persistence.Sql.Hosting;
+using Microsoft.Data.Sqlite;
 using Prox.Actors.Config;
+using Prox.Actors.ConfigHistory;
 using Prox.Actors.Webhooks;
 
 namespace Prox.Hosting;
@@ -8,15 +12,15 @@ namespace Prox.Hosting;
 /// <summary>
 /// Akka.Persistence for Prox's persistent actors: Akka.Persistence.Sql on the SQLite file <c>&lt;data-dir&gt;/prox.db</c>
 /// (journal and snapshots, tables created on first use) and the serializer bindings of every persisted type.
-/// Started only when a persistent actor is configured, so a proxy without one needs no database.
+/// Always on: the ConfigStore keeps every applied config there.
 /// </summary>
 public static class ProxPersistence
 {
-    /// <summary>True when the config runs an actor that persists (today: the webhook Notifier).</summary>
-    public static bool IsNeeded(ProxConfig config) => !config.Webhooks.IsEmpty;
+    /// <summary>How long start-up waits for another process's lock on the database before giving up.</summary>
+    public static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>Serializer bindings of all persisted types. Each persistent capability adds its own HOCON here.</summary>
-    private static readonly string[] SerializationHocon = [NotifierSerializer.Hocon];
+    private static readonly string[] SerializationHocon = [NotifierSerializer.Hocon, ConfigStoreSerializer.Hocon];
 
     /// <summary>Creates the data directory; returns why that failed (for a clean start-up error), or null.</summary>
     public static string? PrepareDataDir(PersistenceConfig cfg)
@@ -30,6 +34,69 @@ public static class ProxPersistence
         {
             return $"cannot create the data directory '{cfg.DataDir}' (prox.persistence.data-dir): {e.Message}";
         }
+    }
+
+    /// <summary>
+    /// Opens the database once before the actors do, so a file that is not a SQLite database, is corrupt, or is locked
+    /// by another process is a clear start-up error (null = usable). Without this the persistent actors would fail
+    /// their recovery and be restarted with backoff forever: a Prox that never becomes ready.
+    /// </summary>
+    public static string? Check(PersistenceConfig cfg)
+    {
+        var file = cfg.DatabasePath;
+        try
+        {
+            // no pooling: the check must not keep the file open
+            using var conn = new SqliteConnection(new SqliteConnectionStringBuilder
+            {
+                DataSource = file,
+                Pooling = false,
+                DefaultTimeout = (int)LockTimeout.TotalSeconds,
+            }.ToString());
+            conn.Open();
+            using var cmd = conn.CreateCommand();
+            // reads the header and schema: "file is not a database" / "database disk image is malformed" show here
+            cmd.CommandText = "SELECT count(*) FROM sqlite_master";
+            cmd.ExecuteScalar();
+            // a write lock, released at once: fails (after LockTimeout) while another process holds the database
+            cmd.CommandText = "BEGIN IMMEDIATE; ROLLBACK;";
+            cmd.ExecuteNonQuery();
+            // write-ahead log (a property of the file, kept once set): one sync per commit, and reads never wait for a write
+            cmd.CommandText = "PRAGMA journal_mode=WAL;";
+            cmd.ExecuteNonQuery();
+            return null;
+        }
+        catch (SqliteException e)
+        {
+            const string moveAway = "; move it away to start with an empty history";
+            var why = e.SqliteErrorCode switch
+            {
+                5 or 6 => $"it is locked by another process (another Prox on the same data-dir?) and stayed locked for {LockTimeout.TotalSeconds:0} s",
+                26 => "it is not a SQLite database" + moveAway,
+                11 => "it is corrupt" + moveAway,
+                _ => e.Message.TrimEnd('.') + moveAway,
+            };
+            return $"cannot use the database '{file}' (prox.persistence.data-dir): {why}";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot open the database '{file}' (prox.persistence.data-dir): {e.Message}";
+        }
+    }
+
+    /// <summary>
+    /// Starts the journal, then the snapshot store, one after the other: started together on a new database (as
+    /// the first persistent actor would), both create their tables at once, one finds the file busy and
+    /// Microsoft.Data.Sqlite retries only after 150 ms.
+    /// </summary>
+    public static async Task StartPluginsAsync(ActorSystem system, TimeSpan timeout, CancellationToken ct)
+    {
+        const string nobody = "prox-plugin-start";
+        var persistence = Akka.Persistence.Persistence.Instance.Apply(system);
+        // both answer only once their plugin is initialized
+        await persistence.JournalFor(null).Ask<object>(replyTo => new ReplayMessages(0, long.MaxValue, 0, nobody, replyTo), timeout, ct);
+        await persistence.SnapshotStoreFor(null).Ask<object>(
+            new LoadSnapshot(nobody, SnapshotSelectionCriteria.Latest, long.MaxValue), timeout, ct);
     }
 
     public static void Configure(AkkaConfigurationBuilder ab, PersistenceConfig cfg)

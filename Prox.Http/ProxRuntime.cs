@@ -27,6 +27,19 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
     /// <summary>The process-wide response store of every route with <c>cache</c> on.</summary>
     public ResponseCache Cache { get; } = new(time ?? TimeProvider.System, config.Cache.MaxMemoryBytes);
 
+    /// <summary>Switches to the config chosen at start-up (the file, or the stored version Prox resumes). Only what is
+    /// bound before the config history is read (listeners, server limits, persistence, history size) stays the file's.</summary>
+    public void Start(ProxConfig chosen)
+    {
+        var file = _config;
+        _trusted = new TrustedProxies(chosen.TrustedProxies);
+        _config = chosen with
+        {
+            Listen = file.Listen, Admin = file.Admin with { Tokens = chosen.Admin.Tokens }, Limits = file.Limits,
+            Persistence = file.Persistence, ConfigHistory = file.ConfigHistory,
+        };
+    }
+
     /// <summary>Switches to a reloaded config. Settings bound at start-up (listeners, server limits) keep their
     /// running values: the reloader warns that they need a restart.</summary>
     public void Apply(ProxConfig next)
@@ -38,7 +51,7 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
         {
             // admin tokens apply at once (they are checked per request); the admin listeners need a restart
             Listen = running.Listen, Admin = running.Admin with { Tokens = next.Admin.Tokens }, Limits = running.Limits,
-            Webhooks = running.Webhooks, Persistence = running.Persistence,
+            Webhooks = running.Webhooks, Persistence = running.Persistence, ConfigHistory = running.ConfigHistory,
         };
     }
 }

@@ -28,6 +28,9 @@ public sealed record ProxConfig(
     /// <summary><c>prox.cache</c>: the response cache's memory budget and bypass header (routes opt in with their own <c>cache</c> block).</summary>
     public ProxCacheConfig Cache { get; init; } = ProxCacheConfig.Default;
 
+    /// <summary><c>prox.config-history</c>: how many applied config versions the ConfigStore keeps.</summary>
+    public ConfigHistoryConfig ConfigHistory { get; init; } = ConfigHistoryConfig.Default;
+
     /// <summary>Proxy listener used when <c>prox.listen</c> is absent.</summary>
     public static readonly ImmutableArray<ListenAddress> DefaultListen = [new("127.0.0.1", 8080)];
 }
@@ -66,6 +69,14 @@ public enum AdminRole
 public sealed record ShutdownConfig(TimeSpan DrainTimeout)
 {
     public static readonly ShutdownConfig Default = new(TimeSpan.FromSeconds(30));
+}
+
+/// <param name="Keep">Newest versions kept; older ones are deleted from the store (numbers are never reused).</param>
+public sealed record ConfigHistoryConfig(int Keep)
+{
+    public const int MaxKeep = 10_000;
+
+    public static readonly ConfigHistoryConfig Default = new(100);
 }
 
 /// <summary>Request limits applied by the front end before anything is forwarded.</summary>

@@ -14,7 +14,7 @@ namespace Prox.Actors.Config;
 /// </summary>
 internal sealed partial class ProxConfigBinder
 {
-    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence", "shutdown", "cache"];
+    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence", "shutdown", "cache", "config-history"];
     private static readonly string[] AdminKeys = ["listen", "chaos", "tokens"];
     private static readonly string[] AdminTokenKeys = ["name", "sha256", "role"];
     private static readonly string[] ShutdownKeys = ["drain-timeout"];
@@ -108,6 +108,7 @@ internal sealed partial class ProxConfigBinder
         var tokens = AdminTokens(prox);
         var shutdown = Shutdown(prox);
         var cache = ProxCache(prox);
+        var history = ConfigHistory(prox);
 
         var proxyListen = listen?.Select(l => l.Address).ToList() ?? [.. ProxConfig.DefaultListen];
         foreach (var (address, path) in admin ?? [])
@@ -131,6 +132,7 @@ internal sealed partial class ProxConfigBinder
             Persistence = persistence,
             Shutdown = shutdown,
             Cache = cache,
+            ConfigHistory = history,
         };
     }
 
@@ -1196,7 +1198,7 @@ internal sealed partial class ProxConfigBinder
 
     private static string Clip(string text) => text.Length <= 60 ? text : text[..57] + "...";
 
-    private static string Child(string parent, string key)
+    internal static string Child(string parent, string key)
     {
         var segment = PlainKey().IsMatch(key) ? key : "\"" + key.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
         return parent.Length == 0 ? segment : $"{parent}.{segment}";

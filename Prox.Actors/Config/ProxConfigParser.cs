@@ -79,6 +79,24 @@ public static partial class ProxConfigParser
         return ParseText(text);
     }
 
+    /// <summary>The HOCON tree of <paramref name="text"/> (substitutions from the environment), for structural diffs;
+    /// null when it is not valid HOCON.</summary>
+    internal static ConfigNode? ParseTree(string text)
+    {
+        var prepared = HoconPreprocessor.Prepare(text.TrimStart('\uFEFF'), Environment.GetEnvironmentVariable);
+        if (prepared.Text is not { } resolved)
+            return null;
+        try
+        {
+            return ConfigNode.FromAkka(ConfigurationFactory.ParseString(resolved, IncludeNotSupported).Root);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // as in Parse: Akka's parser reports bad input with many exception types
+            return null;
+        }
+    }
+
     private static ConfigParseResult Parse(string text, string sourceText, Func<string, string?> getEnvironmentVariable)
     {
         var prepared = HoconPreprocessor.Prepare(text, getEnvironmentVariable);

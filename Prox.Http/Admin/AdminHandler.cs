@@ -19,6 +19,8 @@ namespace Prox.Http.Admin;
 /// </summary>
 public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReloader? reloader = null)
 {
+    private readonly ConfigEndpoints? _config = reloader is null ? null : new ConfigEndpoints(rt, reloader);
+
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>How many of the newest events <c>/status</c> shows.</summary>
@@ -28,6 +30,8 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
     {
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // read by people and tools, never embedded in HTML: keep '+', '"' and '<' readable in config texts and diffs
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static string Version { get; } =
@@ -139,6 +143,9 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
                     $"{path} supports POST.", headers: ("Allow", "POST"));
                 return;
+            case var p when _config is not null && ConfigEndpoints.Handles(p):
+                await _config.InvokeAsync(ctx);
+                return;
             case "/healthz" or "/status" or "/admin/events" or "/admin/audit":
                 await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
                     $"{path} supports GET and HEAD.", headers: ("Allow", "GET, HEAD"));
@@ -156,7 +163,7 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
     /// <summary><c>POST /admin/config/reload</c>: re-read the config file and apply it (as SIGHUP does).</summary>
     private async Task ReloadAsync(HttpContext ctx)
     {
-        if (reloader is null)
+        if (reloader?.FilePath is null)
         {
             await Problems.WriteAsync(ctx, StatusCodes.Status409Conflict, "No config file",
                 "This Prox was not started from a config file, so there is nothing to reload.");
@@ -173,6 +180,9 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
         await WriteJsonAsync(ctx, new
         {
             applied = true,
+            version = result.Version?.Number,
+            recorded = result.Recorded,
+            changed = result.ChangedPaths,
             routes = result.Changes,
             restartNeeded = result.RestartNeeded,
         });

@@ -57,7 +57,7 @@ public sealed class BackendsApi(ProxRuntime rt, IConfigReloader? reloader)
                 $"{ctx.Request.Path} supports {allowed}.", headers: ("Allow", allowed));
             return;
         }
-        if (reloader is null || rt.Config.SourceText is null)
+        if (reloader is null || !reloader.IsStarted || rt.Config.SourceText is null)
         {
             await Problems.WriteAsync(ctx, StatusCodes.Status409Conflict, "No config text",
                 "This Prox was not started from a config file, so its backends cannot be changed at run time.");
@@ -151,7 +151,7 @@ public sealed class BackendsApi(ProxRuntime rt, IConfigReloader? reloader)
     private async Task<ProxConfig?> ApplyAsync(HttpContext ctx, string text, string what, TimeSpan? drain)
     {
         var who = ctx.Items[AdminHandler.IdentityItem] as string ?? "anonymous";
-        var result = await reloader!.ApplyTextAsync(text, $"{what} by {who} via the admin API", drain, ctx.RequestAborted);
+        var result = await reloader!.ApplyTextAsync(text, Prox.Actors.ConfigHistory.ConfigSources.Api, who, what, drain, ctx.RequestAborted);
         if (!result.Ok)
         {
             await Invalid(ctx, result.Errors);

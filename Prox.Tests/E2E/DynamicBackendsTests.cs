@@ -128,4 +128,51 @@ public class DynamicBackendsTests
         if (status == 422)
             Assert.NotEqual(0, (await resp.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").GetArrayLength());
     }
+
+    [Fact]
+    public async Task DynamicChanges_AreVersionsByTheTokenHolder_SurviveRestart_OrderKept()
+    {
+        using var data = new TempDataDir();
+        await using var a = await TestBackend.StartAsync("a");
+        await using var b = await TestBackend.StartAsync("b");
+        await using var c = await TestBackend.StartAsync("c");
+        var (token, hash) = Prox.Http.Admin.AdminAuth.NewToken();
+        var dir = Directory.CreateTempSubdirectory("prox-test-");
+        try
+        {
+            var file = Path.Combine(dir.FullName, "prox.conf");
+            await File.WriteAllTextAsync(file, ProxUnderTest.ConfigText($$"""
+                admin.tokens = [ { name = ops, sha256 = "{{hash}}", role = write } ]
+                routes.api { backends = [ { id = a, url = "{{a.Url}}" } ] }
+                {{data.Hocon}}
+                """));
+
+            await using (var first = await ProxUnderTest.StartOnFileAsync(file))
+            {
+                first.Admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+                foreach (var (id, be) in new[] { ("c", c), ("b", b) })
+                    using (var add = await first.Admin.PostAsync("/admin/routes/api/backends", Body($$"""{ "id": "{{id}}", "url": "{{be.Url}}" }""")))
+                        Assert.Equal(HttpStatusCode.Created, add.StatusCode);
+                using (var patch = await first.Admin.PatchAsync("/admin/routes/api/backends/c", Body("""{ "weight": 7 }""")))
+                    Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
+
+                var versions = await first.Admin.GetFromJsonAsync<JsonElement>("/admin/config/versions");
+                var latest = versions.GetProperty("versions")[0];
+                Assert.Equal(("api", "ops"), (latest.GetProperty("source").GetString(), latest.GetProperty("author").GetString()));
+                Assert.Contains("'c'", latest.GetProperty("comment").GetString());
+                Assert.Equal(4, versions.GetProperty("versions").GetArrayLength()); // start + 2 adds + 1 patch
+            }
+
+            // the file did not change: the latest version (with the dynamic backends) resumes, in the same order
+            await using var second = await ProxUnderTest.StartOnFileAsync(file);
+            second.Admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            var backends = (await second.StatusAsync()).GetProperty("routes")[0].GetProperty("backends").EnumerateArray()
+                .Select(x => (x.GetProperty("id").GetString()!, x.GetProperty("weight").GetInt32())).ToArray();
+            Assert.Equal([("a", 1), ("c", 7), ("b", 1)], backends);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
 }

@@ -245,7 +245,8 @@ public class ReloadTests
             using var resp = await prox.Client.GetAsync("/web");
             return resp.StatusCode == HttpStatusCode.OK;
         }, what: "route added by the watcher serves");
-        Assert.Contains("config-applied", await Kinds(prox));
+        // the route serves as soon as it is applied; the event follows once the version is recorded
+        await ProxUnderTest.EventuallyAsync(async () => (await Kinds(prox)).Contains("config-applied"), what: "config-applied event");
     }
 
     [Fact]
@@ -259,6 +260,7 @@ public class ReloadTests
               admin.listen = "127.0.0.1:0"
               limits.max-request-body = 1MB
               {{Route("api", "/", B("a", a, 2))}}
+              {{prox.DataHocon}}
             }
             """);
 

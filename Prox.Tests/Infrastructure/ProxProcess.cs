@@ -4,7 +4,8 @@ using System.Text.RegularExpressions;
 
 namespace Prox.Tests.Infrastructure;
 
-/// <summary>The real <c>prox</c> executable (prox.dll beside the tests) run as a child process.</summary>
+/// <summary>The real <c>prox</c> executable (prox.dll beside the tests) run as a child process, in a working directory
+/// of its own (deleted on dispose), so the default <c>data/</c> of each run is fresh.</summary>
 public sealed partial class ProxProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -12,6 +13,7 @@ public sealed partial class ProxProcess : IAsyncDisposable
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource<Uri> _proxyUrl = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<Uri> _adminUrl = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly string _workDir = Directory.CreateTempSubdirectory("prox-proc-").FullName;
 
     private ProxProcess(params string[] args)
     {
@@ -20,7 +22,7 @@ public sealed partial class ProxProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = _workDir,
         };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "prox.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -125,5 +127,6 @@ public sealed partial class ProxProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
+        Directory.Delete(_workDir, recursive: true);
     }
 }

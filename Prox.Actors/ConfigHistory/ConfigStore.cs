@@ -1,0 +1,129 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Pattern;
+using Akka.Persistence;
+
+namespace Prox.Actors.ConfigHistory;
+
+/// <summary>
+/// The versioned config history: every applied config is persisted as a <see cref="ConfigVersionAdded"/> before it is
+/// acknowledged. Keeps the newest <c>keep</c> versions; every <c>keep</c> versions it saves a snapshot of what it keeps
+/// and deletes the journal and snapshots before it, so storage stays bounded. Numbers are never reused: the last one
+/// is part of the snapshot.
+/// </summary>
+public sealed class ConfigStore : ReceivePersistentActor
+{
+    public const string DefaultPersistenceId = "prox-config";
+
+    private readonly int _keep;
+    private readonly LinkedList<ConfigVersion> _versions = new(); // oldest first
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private long _lastNumber;
+    private string? _lastFileText;
+    private int _sinceSnapshot;
+
+    public ConfigStore(int keep, string persistenceId)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1);
+        _keep = keep;
+        PersistenceId = persistenceId;
+
+        Recover<SnapshotOffer>(OnSnapshotOffer);
+        Recover<ConfigVersionAdded>(Apply);
+        Recover<RecoveryCompleted>(_ => _log.Info("Config history recovered: {Count} versions, latest {Latest}",
+            _versions.Count, _lastNumber));
+
+        Command<RecordConfigVersion>(OnRecord);
+        Command<GetConfigVersion>(q => Sender.Tell(new ConfigVersionReply(Find(q.Number))));
+        Command<GetConfigVersions>(OnPage);
+        Command<GetConfigStoreState>(_ => Sender.Tell(new ConfigStoreState(_versions.Last?.Value, _lastFileText)));
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
+        Command<SaveSnapshotFailure>(f => _log.Warning("Config history snapshot failed: {Error}", f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old config history entries failed: {Error}", f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("Deleting old config history snapshots failed: {Error}", f.Cause.Message));
+    }
+
+    public override string PersistenceId { get; }
+
+    public static Props Props(int keep, string persistenceId = DefaultPersistenceId) =>
+        Akka.Actor.Props.Create(() => new ConfigStore(keep, persistenceId));
+
+    /// <summary>
+    /// The store under a <see cref="BackoffSupervisor"/>: a persistent actor stops when its journal fails, and this
+    /// starts it again (200 ms doubling to 30 s, ±20%), replaying the history. Messages to it are forwarded.
+    /// </summary>
+    public static Props Supervised(int keep, string persistenceId = DefaultPersistenceId) =>
+        BackoffSupervisor.Props(Backoff.OnStop(Props(keep, persistenceId), "store",
+            TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), 0.2, -1));
+
+    // ---- state transitions (applied both live and on replay) ----
+
+    private void OnSnapshotOffer(SnapshotOffer offer)
+    {
+        if (offer.Snapshot is not ConfigStoreSnapshot s) return;
+        _versions.Clear();
+        foreach (var v in s.Versions) _versions.AddLast(v.ToVersion());
+        _lastNumber = s.LastNumber;
+        _lastFileText = s.LastFileText;
+        _sinceSnapshot = 0;
+        Trim();
+    }
+
+    private void Apply(ConfigVersionAdded e)
+    {
+        _versions.AddLast(e.ToVersion());
+        _lastNumber = Math.Max(_lastNumber, e.Number);
+        if (e.Source == ConfigSources.File) _lastFileText = e.Text;
+        _sinceSnapshot++;
+        Trim();
+    }
+
+    private void Trim()
+    {
+        while (_versions.Count > _keep) _versions.RemoveFirst();
+    }
+
+    // ---- commands ----
+
+    private void OnRecord(RecordConfigVersion cmd)
+    {
+        if (cmd.UnlessSameAsLatest && _versions.Last?.Value is { } latest && latest.Text == cmd.Text)
+        {
+            Sender.Tell(new ConfigVersionRecorded(latest, Recorded: false));
+            return;
+        }
+        var added = new ConfigVersionAdded(_lastNumber + 1, Context.System.Scheduler.Now, cmd.Source, cmd.Author, cmd.Comment, cmd.Text);
+        var replyTo = Sender;
+        Persist(added, e =>
+        {
+            Apply(e);
+            replyTo.Tell(new ConfigVersionRecorded(e.ToVersion(), Recorded: true));
+            if (_sinceSnapshot >= _keep)
+            {
+                _sinceSnapshot = 0;
+                SaveSnapshot(new ConfigStoreSnapshot(_lastNumber, _lastFileText, [.. _versions.Select(ConfigVersionAdded.From)]));
+            }
+        });
+    }
+
+    private ConfigVersion? Find(long? number) =>
+        number is null ? _versions.Last?.Value : _versions.FirstOrDefault(v => v.Number == number);
+
+    private void OnPage(GetConfigVersions q)
+    {
+        var page = _versions.Reverse().Where(v => q.Before is null || v.Number < q.Before).Take(q.Limit + 1).ToList();
+        var more = page.Count > q.Limit;
+        if (more) page.RemoveAt(page.Count - 1);
+        Sender.Tell(new ConfigVersionsPage([.. page], more ? page[^1].Number : null));
+    }
+
+    private void OnSnapshotSaved(SaveSnapshotSuccess s)
+    {
+        // the snapshot holds every kept version: older journal entries and snapshots are dead weight
+        DeleteMessages(s.Metadata.SequenceNr);
+        DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+    }
+}
