@@ -100,7 +100,25 @@ public sealed partial class ProxyHandler
         ctx.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(tee, bodyFeature));
         try
         {
-            result = await ForwardCachedAsync(ctx, snap, prefix, requestId, trusted, label, entry, revalidate);
+            // a plain miss on a route that also coalesces: identical misses in flight share one backend request
+            // (nginx's proxy_cache_lock); whoever gets the response stores it
+            if (!bypass && expired is null && revalidate is null
+                && snap.Config.Dedup is { Enabled: true } dedup && Dedup.Coalescing.Applies(dedup, req))
+            {
+                ctx.Response.OnStarting(static state =>
+                {
+                    var headers = ((HttpContext)state).Response.Headers;
+                    if (!headers.ContainsKey(ProxTransformer.XCache)) headers[ProxTransformer.XCache] = "MISS";
+                    return Task.CompletedTask;
+                }, ctx);
+                await Dedup.Coalescing.InvokeAsync(this, ctx, snap, dedup, prefix, requestId, trusted);
+                // a problem Prox wrote is no-store, so only a backend's response can be stored below
+                result = Forwarded.Backend;
+            }
+            else
+            {
+                result = await ForwardCachedAsync(ctx, snap, prefix, requestId, trusted, label, entry, revalidate);
+            }
         }
         finally
         {

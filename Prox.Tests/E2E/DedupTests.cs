@@ -466,4 +466,32 @@ public class DedupTests
         using var after = await prox.Client.GetAsync("/x");
         Assert.Equal("leader", Coalesced(after));
     }
+
+    [Fact]
+    public async Task CachedRoute_ConcurrentMisses_Coalesced_BackendSeesOne_ThenHits()
+    {
+        var gate = NewGate();
+        await using var b = await TestBackend.StartAsync("b", async ctx =>
+        {
+            await gate.Task;
+            await ctx.Response.WriteAsync("cached once");
+        });
+        await using var prox = await ProxUnderTest.StartAsync(Route(b, "dedup { enabled = true }", "cache { ttl = 60s }"));
+
+        var requests = Enumerable.Range(0, 50).Select(_ => prox.Client.GetAsync("/hot")).ToArray();
+        await WaitForAsync(prox, "followers", 49);
+        gate.SetResult();
+        var responses = await Task.WhenAll(requests);
+
+        Assert.Equal(1, b.Hits); // 50 misses, one backend request (nginx's proxy_cache_lock)
+        foreach (var r in responses)
+        {
+            Assert.Equal((HttpStatusCode.OK, "cached once"), (r.StatusCode, await r.Content.ReadAsStringAsync()));
+            Assert.Equal("MISS", r.Headers.GetValues("X-Cache").Single());
+            r.Dispose();
+        }
+        using var hit = await prox.Client.GetAsync("/hot");
+        Assert.Equal("HIT", hit.Headers.GetValues("X-Cache").Single());
+        Assert.Equal(1, b.Hits);
+    }
 }
