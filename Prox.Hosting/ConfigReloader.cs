@@ -97,7 +97,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
         catch (AskTimeoutException)
         {
             throw new ProxStartupException(
-                $"the config history in '{file.Persistence.DatabasePath}' did not load within {StoreTimeout.TotalSeconds:0} s (see the log above)");
+                $"the config history in {file.Persistence.Where} did not load within {StoreTimeout.TotalSeconds:0} s (see the log above)");
         }
 
         var chosen = file;

@@ -3,6 +3,7 @@ using Akka.Hosting;
 using Akka.Persistence;
 using Akka.Persistence.Sql.Hosting;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using Prox.Actors.Config;
 using Prox.Actors.ConfigHistory;
 using Prox.Actors.Webhooks;
@@ -11,7 +12,8 @@ namespace Prox.Hosting;
 
 /// <summary>
 /// Akka.Persistence for Prox's persistent actors: Akka.Persistence.Sql on the SQLite file <c>&lt;data-dir&gt;/prox.db</c>
-/// (journal and snapshots, tables created on first use) and the serializer bindings of every persisted type.
+/// or on PostgreSQL (<c>provider = postgresql</c>; journal and snapshots, tables created on first use) and the
+/// serializer bindings of every persisted type.
 /// Always on: the ConfigStore keeps every applied config there.
 /// </summary>
 public static class ProxPersistence
@@ -25,6 +27,7 @@ public static class ProxPersistence
     /// <summary>Creates the data directory; returns why that failed (for a clean start-up error), or null.</summary>
     public static string? PrepareDataDir(PersistenceConfig cfg)
     {
+        if (cfg.IsPostgreSql) return null;
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(cfg.DatabasePath)!);
@@ -43,6 +46,7 @@ public static class ProxPersistence
     /// </summary>
     public static string? Check(PersistenceConfig cfg)
     {
+        if (cfg.IsPostgreSql) return CheckPostgreSql(cfg);
         var file = cfg.DatabasePath;
         try
         {
@@ -84,6 +88,46 @@ public static class ProxPersistence
         }
     }
 
+    /// <summary>How long start-up waits for the PostgreSQL server to accept a connection before giving up.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Connects to PostgreSQL once before the actors do: an unreachable server, wrong credentials or a missing database
+    /// are a one-line start-up error naming host and database (never the password) instead of actors that retry forever.
+    /// </summary>
+    private static string? CheckPostgreSql(PersistenceConfig cfg)
+    {
+        var where = cfg.Where;
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(cfg.ConnectionString)
+            {
+                Pooling = false,
+                Timeout = (int)ConnectTimeout.TotalSeconds,
+                CommandTimeout = (int)ConnectTimeout.TotalSeconds,
+            };
+            using var conn = new NpgsqlConnection(builder.ConnectionString);
+            conn.Open();
+            using var cmd = conn.CreateCommand();
+            cmd.CommandText = "SELECT 1";
+            cmd.ExecuteScalar();
+            return null;
+        }
+        catch (Exception e) when (e is NpgsqlException or ArgumentException or InvalidOperationException or TimeoutException)
+        {
+            string why = e switch
+            {
+                PostgresException pg => pg.MessageText,
+                NpgsqlException { InnerException: TimeoutException } => $"no answer within {ConnectTimeout.TotalSeconds:0} s",
+                NpgsqlException { InnerException: System.Net.Sockets.SocketException so } => so.Message,
+                NpgsqlException { InnerException: { } inner } => inner.Message,
+                ArgumentException => "the connection string is not valid for PostgreSQL",
+                _ => e.Message,
+            };
+            return $"cannot use the {where} (prox.persistence.connection-string): {why.TrimEnd('.')}";
+        }
+    }
+
     /// <summary>
     /// Starts the journal, then the snapshot store, one after the other: started together on a new database (as
     /// the first persistent actor would), both create their tables at once, one finds the file busy and
@@ -103,6 +147,14 @@ public static class ProxPersistence
     {
         foreach (var hocon in SerializationHocon)
             ab.AddHocon(hocon, HoconAddMode.Prepend);
+        if (cfg.IsPostgreSql)
+        {
+            ab.WithSqlPersistence(
+                connectionString: cfg.ConnectionString!,
+                providerName: LinqToDB.ProviderName.PostgreSQL15,
+                autoInitialize: true);
+            return;
+        }
         // normally done (and its failure reported) before the host is built; cheap to repeat
         Directory.CreateDirectory(Path.GetDirectoryName(cfg.DatabasePath)!);
         ab.WithSqlPersistence(

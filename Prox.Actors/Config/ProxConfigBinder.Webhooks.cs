@@ -146,20 +146,50 @@ internal sealed partial class ProxConfigBinder
         if (persistence.Get("provider") is { } providerNode && Text(providerNode, providerPath, "a provider name") is { } text)
         {
             if (text.Equals(PersistenceConfig.Sqlite, StringComparison.OrdinalIgnoreCase)) provider = PersistenceConfig.Sqlite;
-            else Error(providerPath, $"unknown provider '{Clip(text)}' (allowed: sqlite)");
+            else if (text.Equals(PersistenceConfig.PostgreSql, StringComparison.OrdinalIgnoreCase)) provider = PersistenceConfig.PostgreSql;
+            else Error(providerPath, $"unknown provider '{Clip(text)}' (allowed: sqlite, postgresql)");
         }
+        var postgres = provider == PersistenceConfig.PostgreSql;
 
         var dataDir = defaults.DataDir;
         var dirPath = Child(path, "data-dir");
         if (persistence.Get("data-dir") is { } dirNode && Text(dirNode, dirPath, "a directory path") is { } dir)
         {
-            if (dir.Length == 0 || dir.IndexOfAny(Path.GetInvalidPathChars()) >= 0) Error(dirPath, "must be a directory path");
+            if (postgres) Error(dirPath, "not used by provider postgresql (its database is prox.persistence.connection-string)");
+            else if (dir.Length == 0 || dir.IndexOfAny(Path.GetInvalidPathChars()) >= 0) Error(dirPath, "must be a directory path");
             else dataDir = dir;
         }
 
-        if (persistence.Get("connection-string") is not null)
-            Error(Child(path, "connection-string"), "not used by provider sqlite (its file is <data-dir>/prox.db)");
+        string? connectionString = null;
+        var connPath = Child(path, "connection-string");
+        var connNode = persistence.Get("connection-string");
+        if (!postgres)
+        {
+            if (connNode is not null)
+                Error(connPath, "not used by provider sqlite (its file is <data-dir>/prox.db)");
+        }
+        else if (connNode is null)
+        {
+            Error(connPath, "provider postgresql needs a connection string such as \"Host=db;Port=5432;Username=prox;Password=…;Database=prox\" " +
+                            "(e.g. connection-string = ${?PROX_DB} with PROX_DB set)");
+        }
+        // the text is never echoed back: it may hold a password
+        else if (Text(connNode, connPath, "a connection string") is { } conn)
+        {
+            var builder = new System.Data.Common.DbConnectionStringBuilder();
+            try
+            {
+                builder.ConnectionString = conn;
+                if (!builder.ContainsKey("Host") && !builder.ContainsKey("Server"))
+                    Error(connPath, "has no Host (expected \"Host=db;Port=5432;Username=prox;Password=…;Database=prox\")");
+                else connectionString = conn;
+            }
+            catch (ArgumentException)
+            {
+                Error(connPath, "is not a connection string of the form \"Host=db;Port=5432;Username=prox;Password=…;Database=prox\"");
+            }
+        }
 
-        return new PersistenceConfig(provider, dataDir, null);
+        return new PersistenceConfig(provider, dataDir, connectionString);
     }
 }

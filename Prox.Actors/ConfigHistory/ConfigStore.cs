@@ -1,3 +1,4 @@
+using Prox.Actors.Persistence;
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
@@ -40,10 +41,18 @@ public sealed class ConfigStore : ReceivePersistentActor
         Command<GetConfigStoreState>(_ => Sender.Tell(new ConfigStoreState(_versions.Last?.Value, _lastFileText)));
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f => _log.Warning("Config history snapshot failed: {Error}", f.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old config history entries failed: {Error}", f.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning("Deleting old config history snapshots failed: {Error}", f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => DeleteMessagesUpTo(_journalTrim.Done()));
+        Command<DeleteMessagesFailure>(f =>
+        {
+            _log.Warning("Deleting old config history entries failed: {Error}", f.Cause.Message);
+            DeleteMessagesUpTo(_journalTrim.Done());
+        });
+        Command<DeleteSnapshotsSuccess>(_ => DeleteSnapshotsUpTo(_snapshotTrim.Done()));
+        Command<DeleteSnapshotsFailure>(f =>
+        {
+            _log.Warning("Deleting old config history snapshots failed: {Error}", f.Cause.Message);
+            DeleteSnapshotsUpTo(_snapshotTrim.Done());
+        });
     }
 
     public override string PersistenceId { get; }
@@ -123,7 +132,21 @@ public sealed class ConfigStore : ReceivePersistentActor
     private void OnSnapshotSaved(SaveSnapshotSuccess s)
     {
         // the snapshot holds every kept version: older journal entries and snapshots are dead weight
-        DeleteMessages(s.Metadata.SequenceNr);
-        DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+        DeleteMessagesUpTo(_journalTrim.Request(s.Metadata.SequenceNr));
+        DeleteSnapshotsUpTo(_snapshotTrim.Request(s.Metadata.SequenceNr - 1));
+    }
+
+    // one delete of each kind at a time (overlapping deletes can deadlock on PostgreSQL)
+    private readonly OneAtATime _journalTrim = new();
+    private readonly OneAtATime _snapshotTrim = new();
+
+    private void DeleteMessagesUpTo(long? to)
+    {
+        if (to is { } n) DeleteMessages(n);
+    }
+
+    private void DeleteSnapshotsUpTo(long? to)
+    {
+        if (to is { } n) DeleteSnapshots(new SnapshotSelectionCriteria(n));
     }
 }

@@ -1,3 +1,4 @@
+using Prox.Actors.Persistence;
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
@@ -76,10 +77,18 @@ public sealed class Notifier : ReceivePersistentActor, IWithTimers
         Command<GetWebhookStatus>(_ => Sender.Tell(Status()));
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f => _log.Warning("Webhook outbox snapshot failed: {Error}", f.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting delivered webhook journal entries failed: {Error}", f.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning("Deleting old webhook outbox snapshots failed: {Error}", f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => DeleteMessagesUpTo(_journalTrim.Done()));
+        Command<DeleteMessagesFailure>(f =>
+        {
+            _log.Warning("Deleting delivered webhook journal entries failed: {Error}", f.Cause.Message);
+            DeleteMessagesUpTo(_journalTrim.Done());
+        });
+        Command<DeleteSnapshotsSuccess>(_ => DeleteSnapshotsUpTo(_snapshotTrim.Done()));
+        Command<DeleteSnapshotsFailure>(f =>
+        {
+            _log.Warning("Deleting old webhook outbox snapshots failed: {Error}", f.Cause.Message);
+            DeleteSnapshotsUpTo(_snapshotTrim.Done());
+        });
     }
 
     public override string PersistenceId { get; }
@@ -225,8 +234,22 @@ public sealed class Notifier : ReceivePersistentActor, IWithTimers
     private void OnSnapshotSaved(SaveSnapshotSuccess s)
     {
         // the snapshot holds everything up to here: older journal entries and snapshots are dead weight
-        DeleteMessages(s.Metadata.SequenceNr);
-        DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+        DeleteMessagesUpTo(_journalTrim.Request(s.Metadata.SequenceNr));
+        DeleteSnapshotsUpTo(_snapshotTrim.Request(s.Metadata.SequenceNr - 1));
+    }
+
+    // one delete of each kind at a time (overlapping deletes can deadlock on PostgreSQL)
+    private readonly OneAtATime _journalTrim = new();
+    private readonly OneAtATime _snapshotTrim = new();
+
+    private void DeleteMessagesUpTo(long? to)
+    {
+        if (to is { } n) DeleteMessages(n);
+    }
+
+    private void DeleteSnapshotsUpTo(long? to)
+    {
+        if (to is { } n) DeleteSnapshots(new SnapshotSelectionCriteria(n));
     }
 
     private WebhookStatusReply Status() => new([.. _hooks.Select(h =>

@@ -103,7 +103,7 @@ public sealed class WebhookConfigParserTests
         "prox.webhooks[0].max-backoff: max-backoff (00:00:01) must not be less than backoff (00:00:10)")]
     [InlineData("""webhooks = { name = ops }""",
         "prox.webhooks: expected a list of webhooks such as [ { name = ops, url = \"https://…\" } ], got an object")]
-    [InlineData("""persistence { provider = postgres }""", "prox.persistence.provider: unknown provider 'postgres' (allowed: sqlite)")]
+    [InlineData("""persistence { provider = postgres }""", "prox.persistence.provider: unknown provider 'postgres' (allowed: sqlite, postgresql)")]
     [InlineData("""persistence { data-dri = x }""", "prox.persistence.data-dri: unknown key (did you mean 'data-dir'?)")]
     [InlineData("""persistence { connection-string = "Host=db" }""",
         "prox.persistence.connection-string: not used by provider sqlite (its file is <data-dir>/prox.db)")]
