@@ -61,7 +61,7 @@ public class ClusterTests
         await using var prox = await ProxUnderTest.StartAsync(Routes(backend) + "\n" + ClusterBlock());
         var self = prox.Host.ClusterAddress!;
         Assert.StartsWith("akka.tcp://prox@127.0.0.1:", self);
-        Assert.DoesNotContain(":0", self[^2..]);
+        Assert.True(int.Parse(self[(self.LastIndexOf(':') + 1)..]) > 0, $"{self}: the bound port, not 0");
 
         await ProxUnderTest.EventuallyAsync(async () =>
             await ClusterOf(prox) is { } c && c.TryGetProperty("leader", out var l) && l.GetString() == self
