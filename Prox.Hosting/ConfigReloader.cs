@@ -288,6 +288,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
         if (!ConfigComparer.Same(running.Persistence, next.Persistence)) keys.Add("prox.persistence");
         if (running.ConfigHistory != next.ConfigHistory) keys.Add("prox.config-history");
         if (running.Shutdown != next.Shutdown) keys.Add("prox.shutdown");
+        if (!ConfigComparer.Same(running.Cluster, next.Cluster)) keys.Add("prox.cluster");
         return [.. keys];
     }
 

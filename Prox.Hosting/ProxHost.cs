@@ -61,6 +61,10 @@ public sealed class ProxHost : IAsyncDisposable
     public IReadOnlyList<Uri> ProxyUrls => _proxyListeners.Select(UrlOf).ToArray();
     public IReadOnlyList<Uri> AdminUrls => _adminListeners.Select(UrlOf).ToArray();
 
+    /// <summary>This node's cluster address (<c>akka.tcp://prox@host:port</c>, the port bound when configured as 0);
+    /// null in standalone mode.</summary>
+    public string? ClusterAddress => App.Services.GetService<ClusterStatus>()?.SelfAddress;
+
     /// <param name="configPath">The file <paramref name="config"/> was read from: enables hot reload.</param>
     /// <param name="watch">With a file: reload when it changes (SIGHUP and the admin endpoint work either way).</param>
     /// <param name="handleSignals">True for the executable: SIGTERM/SIGINT/SIGQUIT stop the host gracefully and a
@@ -118,8 +122,10 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton(sp => new ConfigReloader(ConfigPath, sp.GetRequiredService<ProxRuntime>(),
             () => sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), watch));
         builder.Services.AddSingleton<IConfigReloader>(sp => sp.GetRequiredService<ConfigReloader>());
+        if (Config.Cluster.Enabled)
+            builder.Services.AddSingleton(sp => new ClusterStatus(() => sp.GetRequiredService<ActorSystem>()));
         builder.Services.AddSingleton(sp => new AdminHandler(sp.GetRequiredService<ProxRuntime>(),
-            sp.GetRequiredService<AdminAudit>(), sp.GetRequiredService<IConfigReloader>()));
+            sp.GetRequiredService<AdminAudit>(), sp.GetRequiredService<IConfigReloader>(), sp.GetService<ClusterStatus>()));
 
         builder.Services.AddAkka("prox", (ab, sp) =>
         {
@@ -132,6 +138,8 @@ public sealed class ProxHost : IAsyncDisposable
             // Akka's own SIGTERM/ProcessExit hook would stop the actor system while Kestrel still drains requests;
             // instead Akka.Hosting runs CoordinatedShutdown once the web server has stopped (its hosted service
             // stops after Kestrel's), so persistence and the webhook outbox flush after the last request.
+            // cluster mode only (remoting, clustering, split-brain resolver): before the file's akka { … } block, which overrides it
+            ProxCluster.Configure(ab, Config.Cluster);
             // the file's own akka { … } block wins; substitutions are already resolved (Akka's own ${?X} is unreliable)
             if (Config.ResolvedText is { } text && text.Contains("akka", StringComparison.Ordinal))
                 ab.AddHocon(text, HoconAddMode.Prepend);
@@ -142,10 +150,13 @@ public sealed class ProxHost : IAsyncDisposable
                 l.AddLoggerFactory();
             });
             ab.WithActors((system, registry) =>
+            {
                 registry.Register<ProxSupervisor>(system.ActorOf(
                     ProxSupervisor.Props(Config, Store, sp.GetRequiredService<HttpHealthProber>(),
                         sp.GetRequiredService<RecoveryRunner>(), sp.GetRequiredService<HttpWebhookSender>(),
-                        withConfigStore: true, deferRoutes: true), "prox")));
+                        withConfigStore: true, deferRoutes: true), "prox"));
+                ProxCluster.Start(system, Config.Cluster);
+            });
         });
 
         var app = builder.Build();

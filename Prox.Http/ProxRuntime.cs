@@ -36,7 +36,7 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
         _config = chosen with
         {
             Listen = file.Listen, Admin = file.Admin with { Tokens = chosen.Admin.Tokens }, Limits = file.Limits,
-            Persistence = file.Persistence, ConfigHistory = file.ConfigHistory,
+            Persistence = file.Persistence, ConfigHistory = file.ConfigHistory, Cluster = file.Cluster,
         };
     }
 
@@ -51,7 +51,7 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
         {
             // admin tokens apply at once (they are checked per request); the admin listeners need a restart
             Listen = running.Listen, Admin = running.Admin with { Tokens = next.Admin.Tokens }, Limits = running.Limits,
-            Webhooks = running.Webhooks, Persistence = running.Persistence, ConfigHistory = running.ConfigHistory,
+            Webhooks = running.Webhooks, Persistence = running.Persistence, ConfigHistory = running.ConfigHistory, Cluster = running.Cluster,
         };
     }
 }

@@ -31,6 +31,9 @@ public sealed record ProxConfig(
     /// <summary><c>prox.config-history</c>: how many applied config versions the ConfigStore keeps.</summary>
     public ConfigHistoryConfig ConfigHistory { get; init; } = ConfigHistoryConfig.Default;
 
+    /// <summary><c>prox.cluster</c>: Akka.Cluster membership (preview); off by default. Bound at start-up.</summary>
+    public ClusterConfig Cluster { get; init; } = ClusterConfig.Default;
+
     /// <summary>Proxy listener used when <c>prox.listen</c> is absent.</summary>
     public static readonly ImmutableArray<ListenAddress> DefaultListen = [new("127.0.0.1", 8080)];
 }

@@ -14,7 +14,7 @@ namespace Prox.Actors.Config;
 /// </summary>
 internal sealed partial class ProxConfigBinder
 {
-    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence", "shutdown", "cache", "config-history"];
+    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence", "shutdown", "cache", "config-history", "cluster"];
     private static readonly string[] AdminKeys = ["listen", "chaos", "tokens"];
     private static readonly string[] AdminTokenKeys = ["name", "sha256", "role"];
     private static readonly string[] ShutdownKeys = ["drain-timeout"];
@@ -109,6 +109,7 @@ internal sealed partial class ProxConfigBinder
         var shutdown = Shutdown(prox);
         var cache = ProxCache(prox);
         var history = ConfigHistory(prox);
+        var cluster = Cluster(prox);
 
         var proxyListen = listen?.Select(l => l.Address).ToList() ?? [.. ProxConfig.DefaultListen];
         foreach (var (address, path) in admin ?? [])
@@ -133,6 +134,7 @@ internal sealed partial class ProxConfigBinder
             Shutdown = shutdown,
             Cache = cache,
             ConfigHistory = history,
+            Cluster = cluster,
         };
     }
 

@@ -17,7 +17,7 @@ namespace Prox.Http.Admin;
 /// Every request passes <see cref="InvokeAsync"/>'s one access check (token and role by method) and every
 /// mutating one is audited, so endpoints added later get both without doing anything.
 /// </summary>
-public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReloader? reloader = null)
+public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReloader? reloader = null, IClusterStatus? cluster = null)
 {
     private readonly ConfigEndpoints? _config = reloader is null ? null : new ConfigEndpoints(rt, reloader);
 
@@ -230,6 +230,8 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
                 gcServer = System.Runtime.GCSettings.IsServerGC,
                 threads = self.Threads.Count,
             },
+            // cluster mode only: absent (null is not written) in standalone
+            cluster = cluster?.Snapshot(),
             routes = status.Routes.Select(r => new
             {
                 name = r.Name,

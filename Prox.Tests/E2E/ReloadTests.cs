@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Prox.Http;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -270,6 +272,20 @@ public class ReloadTests
         var body = await resp.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(["prox.limits"], body.GetProperty("restartNeeded").EnumerateArray().Select(x => x.GetString()));
         Assert.Equal(2, (await prox.BackendStatusAsync("api", "a")).GetProperty("weight").GetInt32());
+    }
+
+    [Fact]
+    public async Task Reload_EnablingCluster_RestartNeeded_StaysStandalone()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var prox = await ProxUnderTest.StartFromFileAsync(Route("api", "/", B("a", a)));
+
+        var result = await prox.ReloadAsync(Route("api", "/", B("a", a)) + "\ncluster { enabled = true, port = 0, seed-nodes = [] }");
+
+        Assert.True(result.Ok, string.Join("; ", result.Errors));
+        Assert.Equal(["prox.cluster"], result.RestartNeeded.ToArray());
+        Assert.False((await prox.StatusAsync()).TryGetProperty("cluster", out _));
+        Assert.False(prox.Host.App.Services.GetRequiredService<ProxRuntime>().Config.Cluster.Enabled);
     }
 
     private static async Task<JsonElement[]> Events(ProxUnderTest prox)

@@ -32,12 +32,13 @@ public sealed class ProxUnderTest : IAsyncDisposable
     /// <summary>Starts Prox on <paramref name="hocon"/>, which should contain only the <c>routes { … }</c>
     /// (and any other prox keys); listen addresses are added here.</summary>
     /// <param name="time">The clock of the request path (the response cache); the system clock by default.</param>
-    public static async Task<ProxUnderTest> StartAsync(string hocon, TimeProvider? time = null)
+    /// <param name="outside">Text after the prox block, e.g. an <c>akka { … }</c> block.</param>
+    public static async Task<ProxUnderTest> StartAsync(string hocon, TimeProvider? time = null, string? outside = null)
     {
         var data = OwnDataDir(ref hocon);
         try
         {
-            var parsed = ProxConfigParser.ParseText(ConfigText(hocon));
+            var parsed = ProxConfigParser.ParseText(ConfigText(hocon) + (outside is null ? "" : "\n" + outside));
             if (!parsed.IsValid)
                 throw new InvalidOperationException("test config invalid:\n" + string.Join("\n", parsed.Errors));
             var host = ProxHost.Create(parsed.Config!, LogEventLevel.Warning, time: time);
