@@ -13,7 +13,7 @@ namespace Prox.Actors.ConfigHistory;
 /// and deletes the journal and snapshots before it, so storage stays bounded. Numbers are never reused: the last one
 /// is part of the snapshot.
 /// </summary>
-public sealed class ConfigStore : ReceivePersistentActor
+public sealed class ConfigStore : Persistence.TrimmingPersistentActor
 {
     public const string DefaultPersistenceId = "prox-config";
 
@@ -24,7 +24,7 @@ public sealed class ConfigStore : ReceivePersistentActor
     private string? _lastFileText;
     private int _sinceSnapshot;
 
-    public ConfigStore(int keep, string persistenceId)
+    public ConfigStore(int keep, string persistenceId) : base("config history")
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1);
         _keep = keep;
@@ -39,20 +39,6 @@ public sealed class ConfigStore : ReceivePersistentActor
         Command<GetConfigVersion>(q => Sender.Tell(new ConfigVersionReply(Find(q.Number))));
         Command<GetConfigVersions>(OnPage);
         Command<GetConfigStoreState>(_ => Sender.Tell(new ConfigStoreState(_versions.Last?.Value, _lastFileText)));
-        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
-        Command<SaveSnapshotFailure>(f => _log.Warning("Config history snapshot failed: {Error}", f.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ => DeleteMessagesUpTo(_journalTrim.Done()));
-        Command<DeleteMessagesFailure>(f =>
-        {
-            _log.Warning("Deleting old config history entries failed: {Error}", f.Cause.Message);
-            DeleteMessagesUpTo(_journalTrim.Done());
-        });
-        Command<DeleteSnapshotsSuccess>(_ => DeleteSnapshotsUpTo(_snapshotTrim.Done()));
-        Command<DeleteSnapshotsFailure>(f =>
-        {
-            _log.Warning("Deleting old config history snapshots failed: {Error}", f.Cause.Message);
-            DeleteSnapshotsUpTo(_snapshotTrim.Done());
-        });
     }
 
     public override string PersistenceId { get; }
@@ -127,26 +113,5 @@ public sealed class ConfigStore : ReceivePersistentActor
         var more = page.Count > q.Limit;
         if (more) page.RemoveAt(page.Count - 1);
         Sender.Tell(new ConfigVersionsPage([.. page], more ? page[^1].Number : null));
-    }
-
-    private void OnSnapshotSaved(SaveSnapshotSuccess s)
-    {
-        // the snapshot holds every kept version: older journal entries and snapshots are dead weight
-        DeleteMessagesUpTo(_journalTrim.Request(s.Metadata.SequenceNr));
-        DeleteSnapshotsUpTo(_snapshotTrim.Request(s.Metadata.SequenceNr - 1));
-    }
-
-    // one delete of each kind at a time (overlapping deletes can deadlock on PostgreSQL)
-    private readonly OneAtATime _journalTrim = new();
-    private readonly OneAtATime _snapshotTrim = new();
-
-    private void DeleteMessagesUpTo(long? to)
-    {
-        if (to is { } n) DeleteMessages(n);
-    }
-
-    private void DeleteSnapshotsUpTo(long? to)
-    {
-        if (to is { } n) DeleteSnapshots(new SnapshotSelectionCriteria(n));
     }
 }

@@ -21,7 +21,7 @@ public sealed record NotifierOptions(int SnapshotEvery, Func<double> Random)
 /// so every event is delivered at least once, across restarts. Each webhook has at most one POST in flight (strict
 /// order per webhook); webhooks never wait for each other. Failed POSTs are retried with exponential backoff and jitter.
 /// </summary>
-public sealed class Notifier : ReceivePersistentActor, IWithTimers
+public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
 {
     public const string DefaultPersistenceId = "prox-notifier";
 
@@ -54,6 +54,7 @@ public sealed class Notifier : ReceivePersistentActor, IWithTimers
     private long _orphaned;
 
     public Notifier(ImmutableArray<WebhookConfig> hooks, IWebhookSender sender, NotifierOptions options, string persistenceId)
+        : base("webhook outbox")
     {
         _hooks = hooks;
         _byName = hooks.ToDictionary(h => h.Name);
@@ -75,20 +76,6 @@ public sealed class Notifier : ReceivePersistentActor, IWithTimers
         Command<DeliveryCompleted>(OnDeliveryCompleted);
         Command<RetryDue>(OnRetryDue);
         Command<GetWebhookStatus>(_ => Sender.Tell(Status()));
-        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
-        Command<SaveSnapshotFailure>(f => _log.Warning("Webhook outbox snapshot failed: {Error}", f.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ => DeleteMessagesUpTo(_journalTrim.Done()));
-        Command<DeleteMessagesFailure>(f =>
-        {
-            _log.Warning("Deleting delivered webhook journal entries failed: {Error}", f.Cause.Message);
-            DeleteMessagesUpTo(_journalTrim.Done());
-        });
-        Command<DeleteSnapshotsSuccess>(_ => DeleteSnapshotsUpTo(_snapshotTrim.Done()));
-        Command<DeleteSnapshotsFailure>(f =>
-        {
-            _log.Warning("Deleting old webhook outbox snapshots failed: {Error}", f.Cause.Message);
-            DeleteSnapshotsUpTo(_snapshotTrim.Done());
-        });
     }
 
     public override string PersistenceId { get; }
@@ -229,27 +216,6 @@ public sealed class Notifier : ReceivePersistentActor, IWithTimers
         _deliveredSinceSnapshot = 0;
         SaveSnapshot(new NotifierSnapshot([.. _outboxes.Select(kv =>
             new OutboxSnapshot(kv.Key, kv.Value.Delivered, kv.Value.Dropped, [.. kv.Value.Pending]))]));
-    }
-
-    private void OnSnapshotSaved(SaveSnapshotSuccess s)
-    {
-        // the snapshot holds everything up to here: older journal entries and snapshots are dead weight
-        DeleteMessagesUpTo(_journalTrim.Request(s.Metadata.SequenceNr));
-        DeleteSnapshotsUpTo(_snapshotTrim.Request(s.Metadata.SequenceNr - 1));
-    }
-
-    // one delete of each kind at a time (overlapping deletes can deadlock on PostgreSQL)
-    private readonly OneAtATime _journalTrim = new();
-    private readonly OneAtATime _snapshotTrim = new();
-
-    private void DeleteMessagesUpTo(long? to)
-    {
-        if (to is { } n) DeleteMessages(n);
-    }
-
-    private void DeleteSnapshotsUpTo(long? to)
-    {
-        if (to is { } n) DeleteSnapshots(new SnapshotSelectionCriteria(n));
     }
 
     private WebhookStatusReply Status() => new([.. _hooks.Select(h =>
