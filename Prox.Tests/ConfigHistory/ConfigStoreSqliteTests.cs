@@ -24,18 +24,7 @@ public sealed class ConfigStoreSqliteTests : TestKit
         _dir = dir;
     }
 
-    private static Akka.Configuration.Config Config(string dir)
-    {
-        Directory.CreateDirectory(dir);
-        var db = Path.Combine(dir, "prox.db");
-        return ConfigurationFactory.ParseString($$"""
-            akka.persistence.journal.plugin = "akka.persistence.journal.sql"
-            akka.persistence.journal.sql { connection-string = "Data Source={{db}}", provider-name = "{{LinqToDB.ProviderName.SQLiteMS}}", auto-initialize = on }
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.sql"
-            akka.persistence.snapshot-store.sql { connection-string = "Data Source={{db}}", provider-name = "{{LinqToDB.ProviderName.SQLiteMS}}", auto-initialize = on }
-            {{ConfigStoreSerializer.Hocon}}
-            """).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
-    }
+    private static Akka.Configuration.Config Config(string dir) => Infrastructure.TestJournal.Sqlite(dir, ConfigStoreSerializer.Hocon);
 
     private void Until(Func<bool> condition) => AwaitCondition(condition, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(10));
 

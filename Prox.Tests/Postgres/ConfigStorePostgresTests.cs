@@ -18,7 +18,7 @@ public sealed class ConfigStorePostgresTests : TestKit
     }
 
     private ConfigStorePostgresTests(Lazy<PgTestDatabase> db)
-        : base(PgTestDatabase.AdminConnectionString is null ? Akka.Configuration.ConfigurationFactory.Empty : PostgresJournal.Config(db.Value, ConfigStoreSerializer.Hocon))
+        : base(PgTestDatabase.AdminConnectionString is null ? Akka.Configuration.ConfigurationFactory.Empty : Infrastructure.TestJournal.Postgres(db.Value, ConfigStoreSerializer.Hocon))
     {
         _db = db;
     }

@@ -19,7 +19,7 @@ public sealed class NotifierPostgresTests : TestKit
     }
 
     private NotifierPostgresTests(Lazy<PgTestDatabase> db)
-        : base(PgTestDatabase.AdminConnectionString is null ? Akka.Configuration.ConfigurationFactory.Empty : PostgresJournal.Config(db.Value, NotifierSerializer.Hocon))
+        : base(PgTestDatabase.AdminConnectionString is null ? Akka.Configuration.ConfigurationFactory.Empty : Infrastructure.TestJournal.Postgres(db.Value, NotifierSerializer.Hocon))
     {
         _db = db;
     }

@@ -26,18 +26,7 @@ public sealed class NotifierSqliteTests : TestKit
         _dir = dir;
     }
 
-    private static Akka.Configuration.Config Config(string dir)
-    {
-        Directory.CreateDirectory(dir);
-        var db = Path.Combine(dir, "prox.db");
-        return ConfigurationFactory.ParseString($$"""
-            akka.persistence.journal.plugin = "akka.persistence.journal.sql"
-            akka.persistence.journal.sql { connection-string = "Data Source={{db}}", provider-name = "{{LinqToDB.ProviderName.SQLiteMS}}", auto-initialize = on }
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.sql"
-            akka.persistence.snapshot-store.sql { connection-string = "Data Source={{db}}", provider-name = "{{LinqToDB.ProviderName.SQLiteMS}}", auto-initialize = on }
-            {{NotifierSerializer.Hocon}}
-            """).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
-    }
+    private static Akka.Configuration.Config Config(string dir) => Infrastructure.TestJournal.Sqlite(dir, NotifierSerializer.Hocon);
 
     /// <summary>Answers every POST at once: 200 unless the event id is listed in <see cref="Hold"/> (never answered).</summary>
     private sealed class Sender : IWebhookSender
