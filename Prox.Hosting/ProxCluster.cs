@@ -36,6 +36,7 @@ public static class ProxCluster
             akka.cluster.split-brain-resolver.active-strategy = keep-majority
             akka.cluster.split-brain-resolver.stable-after = {{(int)StableAfter.TotalSeconds}}s
             """, HoconAddMode.Prepend);
+        ab.AddHocon(Prox.Actors.Cluster.ClusterSerializer.Hocon, HoconAddMode.Prepend);
     }
 
     /// <summary>With no seed nodes the node forms a cluster of its own: it joins its own (bound) address.</summary>

@@ -111,6 +111,12 @@ internal sealed partial class ProxConfigBinder
         var history = ConfigHistory(prox);
         var cluster = Cluster(prox);
 
+        // the config history and the webhook outbox are shared by all nodes: one database every node reaches
+        if (cluster.Enabled && !persistence.IsPostgreSql)
+            Error("prox.persistence.provider",
+                "cluster mode (prox.cluster.enabled = true) needs provider = postgresql: every node shares the config history " +
+                "and the webhook outbox, and a SQLite file belongs to one machine");
+
         var proxyListen = listen?.Select(l => l.Address).ToList() ?? [.. ProxConfig.DefaultListen];
         foreach (var (address, path) in admin ?? [])
         {

@@ -11,6 +11,7 @@ namespace Prox.Actors.Events;
 /// and webhook idempotency keys can use it.</param>
 /// <param name="Kind">One of <see cref="ProxEventKinds"/>.</param>
 public sealed record ProxEvent(string Id, DateTimeOffset Timestamp, string Kind, string? Route, string? Backend, string Detail)
+    : Cluster.IClusterMessage
 {
     public static ProxEvent Create(DateTimeOffset now, string kind, string? route, string? backend, string detail) =>
         new(NewId(now), now, kind, route, backend, detail);

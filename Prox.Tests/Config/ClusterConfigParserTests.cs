@@ -6,7 +6,11 @@ namespace Prox.Tests.Config;
 /// <summary><c>prox.cluster</c>: off by default; node addresses must be <c>akka.tcp://prox@host:port</c>.</summary>
 public sealed class ClusterConfigParserTests
 {
-    private const string Route = """routes.api { backends = [{ url = "http://127.0.0.1:5001" }] }""";
+    // cluster mode needs PostgreSQL (a separate test covers that error)
+    private const string Route = """
+        routes.api { backends = [{ url = "http://127.0.0.1:5001" }] }
+        persistence { provider = postgresql, connection-string = "Host=db;Database=prox" }
+        """;
 
     private static ConfigParseResult Parse(string body) => ProxConfigParser.ParseText($"prox {{\n{Route}\n{body}\n}}\n");
 

@@ -274,13 +274,15 @@ public class ReloadTests
         Assert.Equal(2, (await prox.BackendStatusAsync("api", "a")).GetProperty("weight").GetInt32());
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task Reload_EnablingCluster_RestartNeeded_StaysStandalone()
     {
+        // cluster mode needs PostgreSQL, so this Prox runs on it from the start
+        using var db = new PgTestDatabase();
         await using var a = await TestBackend.StartAsync("a");
-        await using var prox = await ProxUnderTest.StartFromFileAsync(Route("api", "/", B("a", a)));
+        await using var prox = await ProxUnderTest.StartFromFileAsync(Route("api", "/", B("a", a)) + "\n" + db.Hocon);
 
-        var result = await prox.ReloadAsync(Route("api", "/", B("a", a)) + "\ncluster { enabled = true, port = 0, seed-nodes = [] }");
+        var result = await prox.ReloadAsync(Route("api", "/", B("a", a)) + "\n" + db.Hocon + "\ncluster { enabled = true, port = 0, seed-nodes = [] }");
 
         Assert.True(result.Ok, string.Join("; ", result.Errors));
         Assert.Equal(["prox.cluster"], result.RestartNeeded.ToArray());
