@@ -20,8 +20,10 @@ public sealed class ProxSupervisor : ReceiveActor
     private bool _started;
 
     public ProxSupervisor(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober, IRecoveryRunner? runner = null,
-        IWebhookSender? webhookSender = null, bool withConfigStore = false, bool deferRoutes = false)
+        IWebhookSender? webhookSender = null, bool withConfigStore = false, bool deferRoutes = false,
+        Backends.IBackendActors? backends = null)
     {
+        Backends = backends;
         Cfg = cfg;
         WithConfigStore = withConfigStore;
         DeferRoutes = deferRoutes;
@@ -61,15 +63,18 @@ public sealed class ProxSupervisor : ReceiveActor
     private IWebhookSender? WebhookSender { get; }
     private bool WithConfigStore { get; }
     private bool DeferRoutes { get; }
+    private Backends.IBackendActors? Backends { get; }
 
     /// <param name="webhookSender">Delivers webhooks; required when the config has any (the Notifier needs Akka.Persistence configured).</param>
     /// <param name="withConfigStore">Run the ConfigStore (needs Akka.Persistence configured); it starts with the first
     /// message for it.</param>
+    /// <param name="backends">Resolves each backend's actor (cluster mode: sharded entities); null = standalone.</param>
     /// <param name="deferRoutes">Start routes and Notifier only on <see cref="StartRoutes"/>, so the host can first ask
     /// the ConfigStore which config to start on.</param>
     public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null, IRecoveryRunner? runner = null,
-        IWebhookSender? webhookSender = null, bool withConfigStore = false, bool deferRoutes = false) =>
-        Akka.Actor.Props.Create(() => new ProxSupervisor(cfg, store, prober, runner, webhookSender, withConfigStore, deferRoutes));
+        IWebhookSender? webhookSender = null, bool withConfigStore = false, bool deferRoutes = false,
+        Backends.IBackendActors? backends = null) =>
+        Akka.Actor.Props.Create(() => new ProxSupervisor(cfg, store, prober, runner, webhookSender, withConfigStore, deferRoutes, backends));
 
     protected override void PreStart()
     {
@@ -84,6 +89,6 @@ public sealed class ProxSupervisor : ReceiveActor
         if (!cfg.Webhooks.IsEmpty)
             _notifier = NotifierSupervision.Start(Context, cfg.Webhooks,
                 WebhookSender ?? throw new InvalidOperationException("webhooks are configured but no IWebhookSender was given"));
-        _routes = Context.ActorOf(RouteManager.Props(cfg, Store, Prober, Runner), "routes");
+        _routes = Context.ActorOf(RouteManager.Props(cfg, Store, Prober, Runner, Backends), "routes");
     }
 }

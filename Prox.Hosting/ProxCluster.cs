@@ -49,7 +49,7 @@ public static class ProxCluster
 }
 
 /// <summary>Reads Akka.Cluster's current state (a snapshot kept by the cluster extension; no actor is asked).</summary>
-public sealed class ClusterStatus(Func<ActorSystem> system) : IClusterStatus
+public sealed class ClusterStatus(Func<ActorSystem> system, Func<Prox.Actors.Cluster.ClusterBackendStats?> backends) : IClusterStatus
 {
     public string SelfAddress => Cluster.Get(system()).SelfAddress.ToString();
 
@@ -70,6 +70,7 @@ public sealed class ClusterStatus(Func<ActorSystem> system) : IClusterStatus
                 reachable = !unreachable.Contains(m),
             }).ToArray(),
             unreachable = unreachable.Select(m => new { address = m.Address.ToString(), status = m.Status.ToString() }).ToArray(),
+            backends = backends()?.Snapshot(),
         };
     }
 }

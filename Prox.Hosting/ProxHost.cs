@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Prox.Actors;
+using Prox.Actors.Cluster;
 using Prox.Actors.Config;
 using Prox.Actors.Health;
 using Prox.Actors.Recovery;
@@ -31,6 +32,7 @@ public sealed class ProxHost : IAsyncDisposable
     private readonly List<ListenOptions> _proxyListeners = new();
     private readonly List<ListenOptions> _adminListeners = new();
     private long _inFlight;
+    private ShardedBackendActors? _sharded;
 
     private ProxHost(ProxConfig config, string? configPath, TimeProvider time)
     {
@@ -123,7 +125,7 @@ public sealed class ProxHost : IAsyncDisposable
             () => sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), watch));
         builder.Services.AddSingleton<IConfigReloader>(sp => sp.GetRequiredService<ConfigReloader>());
         if (Config.Cluster.Enabled)
-            builder.Services.AddSingleton(sp => new ClusterStatus(() => sp.GetRequiredService<ActorSystem>()));
+            builder.Services.AddSingleton(sp => new ClusterStatus(() => sp.GetRequiredService<ActorSystem>(), () => _sharded?.Stats));
         builder.Services.AddSingleton(sp => new AdminHandler(sp.GetRequiredService<ProxRuntime>(),
             sp.GetRequiredService<AdminAudit>(), sp.GetRequiredService<IConfigReloader>(), sp.GetService<ClusterStatus>()));
 
@@ -151,10 +153,13 @@ public sealed class ProxHost : IAsyncDisposable
             });
             ab.WithActors((system, registry) =>
             {
+                var prober = sp.GetRequiredService<HttpHealthProber>();
+                var runner = sp.GetRequiredService<RecoveryRunner>();
+                // cluster mode: each backend's actor is a sharded entity; this node's region must exist before any route
+                _sharded = Config.Cluster.Enabled ? ShardedBackendActors.Start(system, Store, prober, runner) : null;
                 registry.Register<ProxSupervisor>(system.ActorOf(
-                    ProxSupervisor.Props(Config, Store, sp.GetRequiredService<HttpHealthProber>(),
-                        sp.GetRequiredService<RecoveryRunner>(), sp.GetRequiredService<HttpWebhookSender>(),
-                        withConfigStore: true, deferRoutes: true), "prox"));
+                    ProxSupervisor.Props(Config, Store, prober, runner, sp.GetRequiredService<HttpWebhookSender>(),
+                        withConfigStore: true, deferRoutes: true, backends: _sharded), "prox"));
                 ProxCluster.Start(system, Config.Cluster);
             });
         });

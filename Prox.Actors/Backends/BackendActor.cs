@@ -66,6 +66,8 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         _healthCfg = prober is null ? null : live.Config.Health;
         _breakerCfg = live.Config.Breaker;
         Receive<RequestOutcome>(OnOutcome);
+        Receive<Cluster.OutcomeBatch>(OnBatch);
+        Receive<Cluster.TrialOutcome>(t => OnOutcome(new RequestOutcome(t.Kind, t.Status, TimeSpan.FromMicroseconds(t.LatencyMicros)) { Trial = t.Trial }));
         Receive<ReturnFromEjection>(_ => OnReturn());
         Receive<RotateLatencyWindow>(_ => _m.Latency.Rotate());
         Receive<ProbeNow>(_ => StartProbe());
@@ -186,6 +188,16 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
             Raise(ProxEventKinds.BackendEjected,
                 $"{_m.Passive.ConsecutiveFailures} consecutive failures (last: {o.Kind}); ejected until {until:O} (ejection {_m.Passive.Ejections})");
             Announce();
+        }
+    }
+
+    /// <summary>Cluster mode: another node's outcomes, replayed in order as if each had been told on its own.</summary>
+    private void OnBatch(Cluster.OutcomeBatch batch)
+    {
+        foreach (var run in batch.Runs)
+        {
+            var outcome = new RequestOutcome(run.Kind, run.Status, TimeSpan.FromMicroseconds(run.MeanLatencyMicros));
+            for (var i = 0; i < run.Count; i++) OnOutcome(outcome);
         }
     }
 

@@ -56,8 +56,11 @@ public sealed record BackendStatus(
     long Failures,
     int ConsecutiveFailures,
     int Ejections,
-    LatencySummary LatencyMs)
+    LatencySummary LatencyMs) : Cluster.IClusterMessage
 {
+    /// <summary>Cluster mode: the address of the node whose entity owns the backend (probes it, runs its breaker).</summary>
+    public string? Owner { get; init; }
+
     /// <summary>Active health checks, when configured.</summary>
     public BackendHealthStatus? Health { get; init; }
 

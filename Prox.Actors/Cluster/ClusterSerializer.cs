@@ -17,6 +17,13 @@ public sealed class ClusterSerializer(ExtendedActorSystem system)
     public static readonly (string Manifest, Type Type)[] Bindings =
     [
         ("prox-event.v1", typeof(Events.ProxEvent)),
+        ("backend-subscribe.v1", typeof(BackendSubscribe)),
+        ("backend-unsubscribe.v1", typeof(BackendUnsubscribe)),
+        ("backend-outcomes.v1", typeof(OutcomeBatch)),
+        ("backend-trial-outcome.v1", typeof(TrialOutcome)),
+        ("backend-status-query.v1", typeof(BackendStatusQuery)),
+        ("backend-state.v1", typeof(BackendStateUpdate)),
+        ("backend-status.v1", typeof(Backends.BackendStatus)),
     ];
 
     /// <summary>Registers the serializer and binds <see cref="IClusterMessage"/> to it.</summary>

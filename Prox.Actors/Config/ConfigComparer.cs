@@ -19,4 +19,9 @@ public static class ConfigComparer
     public static bool Same<T>(T? a, T? b) where T : class =>
         ReferenceEquals(a, b)
         || (a is not null && b is not null && JsonSerializer.Serialize(a, Options) == JsonSerializer.Serialize(b, Options));
+
+    /// <summary>A short hash of <paramref name="value"/>'s canonical JSON: equal for <see cref="Same{T}"/> values, so
+    /// nodes can tell whether they run the same config of something without shipping it.</summary>
+    public static string Fingerprint<T>(T value) where T : class =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(value, Options)))[..16];
 }

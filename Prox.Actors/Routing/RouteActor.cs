@@ -36,6 +36,7 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
     private readonly RouteSlot _slot;
     private readonly IHealthProber? _prober;
     private readonly IRecoveryRunner? _runner;
+    private readonly IBackendActors _backends;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<Member> _members = new();
     private long _version;
@@ -43,8 +44,9 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
     // dedup: the leader in flight per key (principle 2: the actor decides who leads)
     private readonly Dictionary<string, Coalescer> _inFlight = new(StringComparer.Ordinal);
 
-    public RouteActor(RouteConfig cfg, RouteSlot slot, IHealthProber? prober, IRecoveryRunner? runner = null)
+    public RouteActor(RouteConfig cfg, RouteSlot slot, IHealthProber? prober, IRecoveryRunner? runner = null, IBackendActors? backends = null)
     {
+        _backends = backends ?? LocalBackendActors.Instance;
         // a restarted route actor applies the config its predecessor last applied, not the one it was created with
         _cfg = slot.Config ?? cfg;
         _slot = slot;
@@ -66,8 +68,11 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
 
     /// <param name="prober">Runs the backends' active health checks; null = passive health only.</param>
     /// <param name="runner">Runs the backends' recovery actions; null = none.</param>
-    public static Props Props(RouteConfig cfg, RouteSlot slot, IHealthProber? prober = null, IRecoveryRunner? runner = null) =>
-        Akka.Actor.Props.Create(() => new RouteActor(cfg, slot, prober, runner));
+    /// <param name="backends">Resolves the actor for each backend: standalone (the default) a child BackendActor,
+    /// cluster mode a link to the backend's sharded entity.</param>
+    public static Props Props(RouteConfig cfg, RouteSlot slot, IHealthProber? prober = null, IRecoveryRunner? runner = null,
+        IBackendActors? backends = null) =>
+        Akka.Actor.Props.Create(() => new RouteActor(cfg, slot, prober, runner, backends));
 
     protected override void PreStart()
     {
@@ -97,7 +102,7 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
         _generations[b.Id] = generation;
         var name = generation == 1 ? ActorName(b.Id) : $"{ActorName(b.Id)}@{generation}";
         var supervisor = Context.ActorOf(
-            Supervision.Restarts.WithBackoff(BackendActor.Props(memory, _cfg.Passive, _prober, _runner), name,
+            Supervision.Restarts.WithBackoff(_backends.For(_cfg, memory, _prober, _runner), name,
                 ex => memory.RecordCrash(ex, scheduler.Now)),
             name);
         // outcomes go to the supervisor (which forwards) until the backend actor has started and says where it is

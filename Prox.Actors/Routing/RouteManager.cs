@@ -22,13 +22,16 @@ public sealed class RouteManager : ReceiveActor
     private readonly ProxSnapshotStore _store;
     private readonly IHealthProber? _prober;
     private readonly IRecoveryRunner? _runner;
+    private readonly Backends.IBackendActors? _backends;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _routes = new();
     private readonly HashSet<string> _published = new();
     private readonly Dictionary<string, RouteSlot> _slots = new();
 
-    public RouteManager(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober, IRecoveryRunner? runner = null)
+    public RouteManager(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober, IRecoveryRunner? runner = null,
+        Backends.IBackendActors? backends = null)
     {
+        _backends = backends;
         // a restarted manager applies the config its predecessor last applied
         _cfg = store.Applied ?? cfg;
         _store = store;
@@ -41,8 +44,9 @@ public sealed class RouteManager : ReceiveActor
         Receive<RouteDrained>(OnDrained);
     }
 
-    public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null, IRecoveryRunner? runner = null) =>
-        Akka.Actor.Props.Create(() => new RouteManager(cfg, store, prober, runner));
+    public static Props Props(ProxConfig cfg, ProxSnapshotStore store, IHealthProber? prober = null, IRecoveryRunner? runner = null,
+        Backends.IBackendActors? backends = null) =>
+        Akka.Actor.Props.Create(() => new RouteManager(cfg, store, prober, runner, backends));
 
     protected override void PreStart()
     {
@@ -63,7 +67,7 @@ public sealed class RouteManager : ReceiveActor
         _generations[r.Id] = generation;
         var name = "route-" + Uri.EscapeDataString(r.Id) + (generation == 1 ? "" : "@" + generation);
         _routes[r.Id] = Context.ActorOf(
-            Supervision.Restarts.WithBackoff(RouteActor.Props(r, slot, _prober, _runner), name, ex => slot.RecordCrash(ex, scheduler.Now)),
+            Supervision.Restarts.WithBackoff(RouteActor.Props(r, slot, _prober, _runner, _backends), name, ex => slot.RecordCrash(ex, scheduler.Now)),
             name);
         _slots[r.Id] = slot;
     }

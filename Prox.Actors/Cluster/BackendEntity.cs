@@ -1,0 +1,155 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Prox.Actors.Backends;
+using Prox.Actors.Config;
+using Prox.Actors.Health;
+using Prox.Actors.Recovery;
+using Prox.Actors.Routing;
+
+namespace Prox.Actors.Cluster;
+
+/// <summary>
+/// Cluster mode: the one owner of a backend, as a Cluster.Sharding entity (ARCHITECTURE principle 6). It runs the
+/// backend's <see cref="BackendActor"/> — health checks, breaker, passive ejection, recovery, events — on whichever
+/// node sharding placed it, so exactly one node probes the backend and raises its events. Every node's routes
+/// subscribe (<see cref="BackendLink"/>): the entity sends them each availability change, and they send it their
+/// request outcomes in batches. The backend's config comes from this node's applied config (all nodes apply the same
+/// versions), so nothing about it travels but a fingerprint.
+/// </summary>
+public sealed class BackendEntity : ReceiveActor, IWithTimers
+{
+    /// <summary>How often the entity checks whether anyone still subscribes; it passivates when nobody did for this long.</summary>
+    public static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(10);
+
+    private sealed record CheckIdle
+    {
+        public static readonly CheckIdle Instance = new();
+    }
+
+    private readonly string _entityId;
+    private readonly string _routeId;
+    private readonly string _backendId;
+    private readonly ProxSnapshotStore _store;
+    private readonly IHealthProber? _prober;
+    private readonly IRecoveryRunner? _runner;
+    private readonly ClusterBackendStats _stats;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly HashSet<IActorRef> _subscribers = new();
+    private readonly string _owner;
+    private readonly long _incarnation = Random.Shared.NextInt64(1, long.MaxValue);
+    private IActorRef? _backend;
+    private string? _fingerprint;
+    private BackendAvailabilityChanged _state;
+    private DateTimeOffset _changedAt = DateTimeOffset.UtcNow;
+    private long _seq;
+    private bool _subscribedSinceCheck = true;
+
+    public BackendEntity(string entityId, ProxSnapshotStore store, IHealthProber? prober, IRecoveryRunner? runner, ClusterBackendStats stats)
+    {
+        _entityId = entityId;
+        (_routeId, _backendId) = BackendKey.Parse(entityId) ?? (entityId, entityId);
+        _store = store;
+        _prober = prober;
+        _runner = runner;
+        _stats = stats;
+        _owner = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+        _state = new BackendAvailabilityChanged(_backendId, true, null);
+        Receive<BackendSubscribe>(OnSubscribe);
+        Receive<BackendUnsubscribe>(_ => Unsubscribe(Sender));
+        Receive<Terminated>(t => Unsubscribe(t.ActorRef));
+        Receive<OutcomeBatch>(b => _backend?.Forward(b));
+        Receive<TrialOutcome>(t => _backend?.Forward(t));
+        Receive<BackendStatusQuery>(_ =>
+        {
+            if (_backend is null) Sender.Tell(new Status.Failure(new InvalidOperationException("backend not started on its owner yet")));
+            else _backend.Forward(GetBackendStatus.Instance);
+        });
+        Receive<BackendAvailabilityChanged>(OnAvailability);
+        Receive<CheckIdle>(_ => OnCheckIdle());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string entityId, ProxSnapshotStore store, IHealthProber? prober, IRecoveryRunner? runner, ClusterBackendStats stats) =>
+        Akka.Actor.Props.Create(() => new BackendEntity(entityId, store, prober, runner, stats));
+
+    protected override void PreStart()
+    {
+        _stats.EntityStarted(_entityId);
+        Timers.StartPeriodicTimer("idle", CheckIdle.Instance, IdleCheck);
+    }
+
+    protected override void PostStop() => _stats.EntityStopped(_entityId);
+
+    private void OnSubscribe(BackendSubscribe s)
+    {
+        _subscribedSinceCheck = true;
+        if (_subscribers.Add(Sender)) Context.Watch(Sender);
+        if (s.Fingerprint != _fingerprint) Resolve(s.Fingerprint);
+        Sender.Tell(Update(Sender));
+    }
+
+    /// <summary>
+    /// (Re)starts the backend's actor on this node's config when a subscriber runs a config the actor does not. A
+    /// subscriber ahead of this node (a config version not applied here yet) is answered from the current actor until
+    /// this node catches up and the next subscription sees the same fingerprint.
+    /// </summary>
+    private void Resolve(string wanted)
+    {
+        var route = _store.Applied?.Routes.FirstOrDefault(r => r.Id == _routeId);
+        var backend = route?.Backends.FirstOrDefault(b => b.Id == _backendId);
+        if (route is null || backend is null) return;
+        var fingerprint = BackendKey.Fingerprint(route, backend);
+        if (fingerprint == _fingerprint || (fingerprint != wanted && _backend is not null)) return;
+        if (_backend is not null)
+        {
+            Context.Stop(_backend);
+            _log.Info("Backend {BackendId} in {RouteId} changed: starting its actor afresh", _backendId, _routeId);
+        }
+        _fingerprint = fingerprint;
+        var memory = new BackendMemory(new BackendLive(_routeId, backend) { AttemptTimeout = BackendKey.AttemptTimeout(route, backend) });
+        // a unique name: the stopped actor's may not be free yet
+        _backend = Context.ActorOf(BackendActor.Props(memory, route.Passive, _prober, _runner), "backend-" + _seq++);
+        _log.Info("Owning backend {BackendId} of route {RouteId} on this node", _backendId, _routeId);
+    }
+
+    private void OnAvailability(BackendAvailabilityChanged msg)
+    {
+        if (!Sender.Equals(_backend)) return; // from an actor replaced since
+        _state = msg;
+        _changedAt = DateTimeOffset.UtcNow;
+        _seq++;
+        foreach (var s in _subscribers) s.Tell(Update(s));
+    }
+
+    private BackendStateUpdate Update(IActorRef subscriber)
+    {
+        // the trial permits are an object on this node: only subscribers here can take them; elsewhere half-open is "not yet"
+        var local = subscriber.Path.Address.HasLocalScope;
+        var halfOpen = _state.Trials is not null;
+        return new BackendStateUpdate(_entityId, _owner, _incarnation, _seq, _state.Available && (local || !halfOpen),
+            _state.EjectedUntil, _changedAt, _fingerprint ?? "")
+        {
+            Trials = local ? _state.Trials : null,
+        };
+    }
+
+    private void Unsubscribe(IActorRef subscriber)
+    {
+        if (_subscribers.Remove(subscriber)) Context.Unwatch(subscriber);
+    }
+
+    /// <summary>Nobody subscribed for a whole check period (the backend left every node's config): stop, through
+    /// sharding, so messages in flight to the entity are not lost.</summary>
+    private void OnCheckIdle()
+    {
+        if (_subscribers.Count > 0 || _subscribedSinceCheck)
+        {
+            _subscribedSinceCheck = false;
+            return;
+        }
+        _log.Info("Backend {BackendId} of route {RouteId} has no subscriber left: passivating", _backendId, _routeId);
+        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+    }
+}
