@@ -122,6 +122,27 @@ public class SharedConfigTests
     }
 
     [PostgresFact]
+    public async Task NodeRunningTheStoreLeaves_StoreMoves_HistoryAndNumberingContinue()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var b = await TestBackend.StartAsync("b");
+        await using var c = await TestBackend.StartAsync("c");
+        await using var cluster = await TestCluster.StartAsync(3, Api(a));
+        var first = await PutOk(cluster.Nodes[0]!, ProxUnderTest.ConfigText(cluster.JoinerHocon(Api(b))), "to b");
+        await AllServe(cluster, first, "/", b);
+
+        // the first node is the oldest: it runs the singleton, which now moves to the next oldest
+        await cluster.StopAsync(0);
+        await cluster.WaitForUpAsync(2);
+        var second = await PutOk(cluster.Nodes[2]!, ProxUnderTest.ConfigText(cluster.JoinerHocon(Api(c))), "to c");
+
+        Assert.Equal(first + 1, second);
+        await AllServe(cluster, second, "/", c);
+        foreach (var n in cluster.Running)
+            Assert.Equal([second, first], (await VersionNumbers(n))[..2]);
+    }
+
+    [PostgresFact]
     public async Task SimultaneousChangesOnTwoNodes_AllEndOnTheHighestVersion()
     {
         await using var a = await TestBackend.StartAsync("a");
