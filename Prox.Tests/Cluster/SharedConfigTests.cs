@@ -82,6 +82,19 @@ public class SharedConfigTests
                 current.GetProperty("source").GetString(), current.GetProperty("comment").GetString()));
         }
         Assert.Equal("hello from a", await Body(nodes[2], "/"));
+
+        // only the node that made the change raised config-applied (counted by event id, so a cluster-wide event
+        // relay showing one event on every node still counts once): webhooks fire once per change
+        var ids = new HashSet<string>();
+        await ProxUnderTest.EventuallyAsync(async () =>
+        {
+            foreach (var n in nodes)
+                foreach (var e in (await n.Admin.GetFromJsonAsync<JsonElement>("/admin/events?limit=1000")).GetProperty("events").EnumerateArray())
+                    if (e.GetProperty("kind").GetString() == "config-applied" && e.GetProperty("detail").GetString()!.Contains($"(version {version}, "))
+                        ids.Add(e.GetProperty("id").GetString()!);
+            return ids.Count > 0;
+        }, what: "a config-applied event for the change");
+        Assert.Single(ids);
     }
 
     [PostgresFact]

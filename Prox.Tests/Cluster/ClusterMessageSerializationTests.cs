@@ -8,7 +8,7 @@ using Xunit;
 namespace Prox.Tests.Cluster;
 
 /// <summary>The messages between nodes: every <see cref="IClusterMessage"/> is bound and survives System.Text.Json.</summary>
-public class ClusterSerializerTests() : TestKit(ClusterSerializer.Hocon)
+public class ClusterMessageSerializationTests() : TestKit(ClusterSerializer.Hocon)
 {
     private static readonly ConfigVersion Version =
         new(7, DateTimeOffset.Parse("2026-11-26T12:00:00+00:00"), ConfigSources.Api, "ops", "more backends", "prox { }");
