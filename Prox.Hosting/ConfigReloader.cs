@@ -89,9 +89,11 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
     /// <inheritdoc />
     public bool IsStarted => Volatile.Read(ref _started);
 
-    /// <summary>The number of the newest config version this node runs (0 before one is known). In cluster mode every
-    /// node ends on the same number once versions have propagated.</summary>
+    /// <inheritdoc />
     public long AppliedVersion => Interlocked.Read(ref _lastApplied);
+
+    /// <summary>Notes the version this node now runs (called under <c>_one</c>; read without it by /status).</summary>
+    private void SetApplied(long number) => Interlocked.Exchange(ref _lastApplied, number);
 
     private async Task<ConfigVersion?> ChooseAndStartAsync(CancellationToken ct)
     {
@@ -136,7 +138,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
         _runtime.Start(chosen);
         if (resumed is not null || file.SourceText is not { } fileText)
         {
-            _lastApplied = resumed?.Number ?? 0;
+            SetApplied(resumed?.Number ?? 0);
             return resumed;
         }
 
@@ -144,7 +146,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
         var recorded = await RecordAsync(new RecordConfigVersion(ConfigSources.File, ConfigSources.File, reason, fileText));
         if (recorded is not null)
         {
-            _lastApplied = recorded.Version.Number;
+            SetApplied(recorded.Version.Number);
             _log.LogInformation("Config file recorded as version {Version} ({Reason})", recorded.Version.Number, reason);
         }
         return recorded?.Version;
@@ -256,7 +258,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
         var changedPaths = running.SourceText is { } before ? ConfigTreeDiff.ChangedPaths(before, text) ?? [] : [];
         var recorded = await RecordAsync(new RecordConfigVersion(source, author, comment, text, unlessSameAsLatest));
         // the store's answer is this node's version, also when it recorded nothing (the text was already the latest)
-        if (recorded is not null) _lastApplied = Math.Max(_lastApplied, recorded.Version.Number);
+        if (recorded is not null) SetApplied(Math.Max(_lastApplied, recorded.Version.Number));
 
         var summary = $"routes: {applied.Added.Length} added, {applied.Removed.Length} removed, {applied.Changed.Length} changed";
         var backends = applied.Routes.Where(r => r.Added + r.Removed + r.Replaced + r.Reweighted > 0)
@@ -298,7 +300,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
             var from = origin ?? "the shared config store";
             if (_runtime.Config.SourceText == version.Text)
             {
-                _lastApplied = version.Number;
+                SetApplied(version.Number);
                 _log.LogDebug("Config version {Version} from {Origin} is the config this node runs", version.Number, from);
                 return;
             }
@@ -306,7 +308,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
             if (!parsed.IsValid)
             {
                 // not retried: the text will not change; the next valid version replaces it
-                _lastApplied = version.Number;
+                SetApplied(version.Number);
                 _log.LogWarning("Config version {Version} from {Origin} does not validate on this node; the running config stays: {Errors}",
                     version.Number, from, string.Join("; ", parsed.Errors));
                 return;
@@ -318,7 +320,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
             await _runtime.Supervisor.Ask<ConfigApplied>(new ApplyRoutes(next, DrainTimeout), ApplyTimeout, CancellationToken.None);
             _runtime.Apply(next);
             Interlocked.Increment(ref _reloads);
-            _lastApplied = version.Number;
+            SetApplied(version.Number);
             _log.LogInformation("Applied config version {Version} from {Origin}", version.Number, from);
         }
         finally

@@ -48,13 +48,17 @@ public class SharedConfigTests
         [.. (await node.Admin.GetFromJsonAsync<JsonElement>("/admin/config/versions")).GetProperty("versions")
             .EnumerateArray().Select(v => v.GetProperty("version").GetInt64())];
 
+    /// <summary>The config version a node says it runs (<c>configVersion</c> on its <c>/status</c>).</summary>
+    private static async Task<long> RunningVersion(ProxUnderTest node) =>
+        (await node.StatusAsync()).GetProperty("configVersion").GetInt64();
+
     /// <summary>Waits until every running node runs version <paramref name="version"/> and serves <paramref name="path"/>
     /// from <paramref name="expected"/>.</summary>
     private static Task AllServe(TestCluster cluster, long version, string path, TestBackend expected) =>
         ProxUnderTest.EventuallyAsync(async () =>
         {
             foreach (var n in cluster.Running)
-                if (n.Host.Reloader!.AppliedVersion != version || await Body(n, path) != $"hello from {expected.Name}")
+                if (await RunningVersion(n) != version || await Body(n, path) != $"hello from {expected.Name}")
                     return false;
             return true;
         }, Propagation, $"every node runs version {version} and serves {path} from {expected.Name}");
@@ -129,7 +133,7 @@ public class SharedConfigTests
 
         // serving from its first request: it starts on the latest version, not on its own (older) text
         Assert.Equal("hello from b", await Body(rejoined, "/new"));
-        Assert.Equal(version, rejoined.Host.Reloader!.AppliedVersion);
+        Assert.Equal(version, await RunningVersion(rejoined));
         await cluster.WaitForUpAsync(3);
         await AllServe(cluster, version, "/new", b);
     }
