@@ -46,7 +46,8 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
     private IDisposable? _sighup;
     private int _reloads;
     private bool _started;
-    private long _lastApplied; // the newest version this node runs (or skipped as older); written under _one
+    private long _lastApplied; // the newest version this node runs; written under _one
+    private long _invalidUpTo; // the newest version that did not validate here (not retried, not running); under _one
     private IActorRef? _follower;
 
     /// <param name="path">The config file; null when Prox was started from text (nothing to reload, the API still applies).</param>
@@ -296,7 +297,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
         await _one.WaitAsync();
         try
         {
-            if (!IsStarted || version.Number <= _lastApplied) return;
+            if (!IsStarted || version.Number <= Math.Max(_lastApplied, _invalidUpTo)) return;
             var from = origin ?? "the shared config store";
             if (_runtime.Config.SourceText == version.Text)
             {
@@ -307,8 +308,8 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
             var parsed = ProxConfigParser.ParseText(version.Text);
             if (!parsed.IsValid)
             {
-                // not retried: the text will not change; the next valid version replaces it
-                SetApplied(version.Number);
+                // not retried (the text will not change, so it would fail again); the next valid version replaces it
+                _invalidUpTo = version.Number;
                 _log.LogWarning("Config version {Version} from {Origin} does not validate on this node; the running config stays: {Errors}",
                     version.Number, from, string.Join("; ", parsed.Errors));
                 return;
