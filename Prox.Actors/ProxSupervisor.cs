@@ -45,7 +45,9 @@ public sealed class ProxSupervisor : ReceiveActor
             // created on first use, so the host can start the journal plugins one after the other first
             // (started together on a new SQLite file, their table creation collides and one waits out a busy retry)
             if (WithConfigStore)
-                _configStore ??= Context.ActorOf(ConfigStore.Supervised(Cfg.ConfigHistory.Keep), "config");
+                _configStore ??= Cfg.Cluster.Enabled
+                    ? SharedConfigStore.Start(Context, Cfg.ConfigHistory.Keep) // one store for all nodes: a singleton
+                    : Context.ActorOf(ConfigStore.Supervised(Cfg.ConfigHistory.Keep), "config");
             // without a store (no persistence) nothing answers: admin asks time out into a 503
             _configStore?.Forward(msg);
         });

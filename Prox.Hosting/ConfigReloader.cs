@@ -18,6 +18,9 @@ namespace Prox.Hosting;
 /// RouteManager, which diffs it against the running one, and then recorded in the ConfigStore as a new version.
 /// Applies run one at a time. At start-up <see cref="StartServingAsync"/> chooses between the file and the stored
 /// history (<see cref="StartupChoice"/>).
+/// In cluster mode the store is shared (a cluster singleton) and a <see cref="ConfigFollower"/> hands this node the
+/// versions other nodes record (<see cref="FollowAsync"/>): every node applies versions in number order, skipping any
+/// not newer than the one it last applied.
 /// </summary>
 public sealed class ConfigReloader : IConfigReloader, IDisposable
 {
@@ -43,6 +46,9 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
     private IDisposable? _sighup;
     private int _reloads;
     private bool _started;
+    private long _lastApplied; // the newest version this node runs; written under _one
+    private long _invalidUpTo; // the newest version that did not validate here (not retried, not running); under _one
+    private IActorRef? _follower;
 
     /// <param name="path">The config file; null when Prox was started from text (nothing to reload, the API still applies).</param>
     /// <param name="system">The actor system, resolved when first needed (it starts after the container is built).</param>
@@ -84,6 +90,12 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
     /// <inheritdoc />
     public bool IsStarted => Volatile.Read(ref _started);
 
+    /// <inheritdoc />
+    public long AppliedVersion => Interlocked.Read(ref _lastApplied);
+
+    /// <summary>Notes the version this node now runs (called under <c>_one</c>; read without it by /status).</summary>
+    private void SetApplied(long number) => Interlocked.Exchange(ref _lastApplied, number);
+
     private async Task<ConfigVersion?> ChooseAndStartAsync(CancellationToken ct)
     {
         var file = _runtime.Config;
@@ -111,7 +123,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
                 _log.LogInformation("Config file unchanged since it was last read: resuming version {Version} ({Source} by {Author}, {At})",
                     resumed.Number, resumed.Source, resumed.Author, resumed.At);
                 // webhooks are started from the chosen version; the rest of these are bound from the file already
-                foreach (var key in RestartNeeded(file, chosen).Where(k => k != "prox.webhooks"))
+                foreach (var key in RestartNeeded(file, chosen, nodeLocal: false).Where(k => k != "prox.webhooks"))
                     _log.LogWarning("Version {Version} sets {Key} differently from the file; the file's value is used (it is bound before the history is read)",
                         resumed.Number, key);
             }
@@ -125,18 +137,28 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
 
         await supervisor.Ask<RoutesStarted>(new StartRoutes(chosen), ApplyTimeout, ct);
         _runtime.Start(chosen);
-        if (resumed is not null || file.SourceText is not { } fileText) return resumed;
+        if (resumed is not null || file.SourceText is not { } fileText)
+        {
+            SetApplied(resumed?.Number ?? 0);
+            return resumed;
+        }
 
         var reason = state.Latest is null ? "first start" : "read at start-up";
         var recorded = await RecordAsync(new RecordConfigVersion(ConfigSources.File, ConfigSources.File, reason, fileText));
         if (recorded is not null)
+        {
+            SetApplied(recorded.Version.Number);
             _log.LogInformation("Config file recorded as version {Version} ({Reason})", recorded.Version.Number, reason);
+        }
         return recorded?.Version;
     }
 
-    /// <summary>Starts watching the file and listening for SIGHUP; called once the host runs.</summary>
+    /// <summary>Starts watching the file and listening for SIGHUP, and in cluster mode following the versions other
+    /// nodes record; called once the host runs.</summary>
     public void Start()
     {
+        if (_runtime.Config.Cluster.Enabled && _follower is null)
+            _follower = _system().ActorOf(ConfigFollower.Props(_runtime.Supervisor, FollowAsync), "config-follower");
         if (_path is null) return;
         if (_watch)
         {
@@ -226,7 +248,7 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
 
         var next = parsed.Config!;
         var running = _runtime.Config;
-        var restartNeeded = RestartNeeded(running, next);
+        var restartNeeded = RestartNeeded(running, next, nodeLocal: false);
         foreach (var key in restartNeeded)
             _log.LogWarning("Config change: {Key} changed; it takes effect only after a restart (the running value stays)", key);
 
@@ -236,6 +258,8 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
         Interlocked.Increment(ref _reloads);
         var changedPaths = running.SourceText is { } before ? ConfigTreeDiff.ChangedPaths(before, text) ?? [] : [];
         var recorded = await RecordAsync(new RecordConfigVersion(source, author, comment, text, unlessSameAsLatest));
+        // the store's answer is this node's version, also when it recorded nothing (the text was already the latest)
+        if (recorded is not null) SetApplied(Math.Max(_lastApplied, recorded.Version.Number));
 
         var summary = $"routes: {applied.Added.Length} added, {applied.Removed.Length} removed, {applied.Changed.Length} changed";
         var backends = applied.Routes.Where(r => r.Added + r.Removed + r.Replaced + r.Reweighted > 0)
@@ -261,9 +285,56 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
         return ReloadResult.Rejected(errors);
     }
 
+    /// <summary>
+    /// Cluster mode: applies <paramref name="version"/>, recorded in the shared store by another node (or found by
+    /// asking the store), unless this node already runs it or a newer one. It is applied like a reload (routes and
+    /// runtime) but not recorded again and with no <c>config-applied</c> event: the node that made the change did
+    /// both, so webhooks fire once. The text is parsed here, so its <c>${?ENV}</c> substitutions take this node's values.
+    /// </summary>
+    /// <param name="origin">The node that applied it first; null when it came from asking the store.</param>
+    internal async Task FollowAsync(ConfigVersion version, string? origin)
+    {
+        await _one.WaitAsync();
+        try
+        {
+            if (!IsStarted || version.Number <= Math.Max(_lastApplied, _invalidUpTo)) return;
+            var from = origin ?? "the shared config store";
+            if (_runtime.Config.SourceText == version.Text)
+            {
+                SetApplied(version.Number);
+                _log.LogDebug("Config version {Version} from {Origin} is the config this node runs", version.Number, from);
+                return;
+            }
+            var parsed = ProxConfigParser.ParseText(version.Text);
+            if (!parsed.IsValid)
+            {
+                // not retried (the text will not change, so it would fail again); the next valid version replaces it
+                _invalidUpTo = version.Number;
+                _log.LogWarning("Config version {Version} from {Origin} does not validate on this node; the running config stays: {Errors}",
+                    version.Number, from, string.Join("; ", parsed.Errors));
+                return;
+            }
+            var next = parsed.Config!;
+            foreach (var key in RestartNeeded(_runtime.Config, next, nodeLocal: true))
+                _log.LogWarning("Config version {Version}: {Key} changed; it takes effect only after a restart (the running value stays)",
+                    version.Number, key);
+            await _runtime.Supervisor.Ask<ConfigApplied>(new ApplyRoutes(next, DrainTimeout), ApplyTimeout, CancellationToken.None);
+            _runtime.Apply(next);
+            Interlocked.Increment(ref _reloads);
+            SetApplied(version.Number);
+            _log.LogInformation("Applied config version {Version} from {Origin}", version.Number, from);
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
     /// <summary>Records an applied config; null (logged) when the store does not answer: the config runs, unrecorded.</summary>
     private async Task<ConfigVersionRecorded?> RecordAsync(RecordConfigVersion record)
     {
+        if (_runtime.Config.Cluster.Enabled)
+            record = record with { Origin = Akka.Cluster.Cluster.Get(_system()).SelfAddress.ToString() };
         try
         {
             return await _runtime.Supervisor.Ask<ConfigVersionRecorded>(record, StoreTimeout, CancellationToken.None);
@@ -277,18 +348,20 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
     }
 
     /// <summary>Settings bound when the process starts (sockets, server limits): a reload cannot change them.</summary>
-    private static string[] RestartNeeded(ProxConfig running, ProxConfig next)
+    /// <param name="nodeLocal">Leave out the keys that are each node's own in a cluster (listeners, cluster,
+    /// persistence): a version from another node names that node's values, which this node must not warn about.</param>
+    private static string[] RestartNeeded(ProxConfig running, ProxConfig next, bool nodeLocal)
     {
         var keys = new List<string>();
-        if (!running.Listen.SequenceEqual(next.Listen)) keys.Add("prox.listen");
-        if (!running.Admin.Listen.SequenceEqual(next.Admin.Listen)) keys.Add("prox.admin.listen");
+        if (!nodeLocal && !running.Listen.SequenceEqual(next.Listen)) keys.Add("prox.listen");
+        if (!nodeLocal && !running.Admin.Listen.SequenceEqual(next.Admin.Listen)) keys.Add("prox.admin.listen");
         if (running.Admin.Chaos != next.Admin.Chaos) keys.Add("prox.admin.chaos");
         if (running.Limits != next.Limits) keys.Add("prox.limits");
         if (!ConfigComparer.Same(running.Webhooks.ToArray(), next.Webhooks.ToArray())) keys.Add("prox.webhooks");
-        if (!ConfigComparer.Same(running.Persistence, next.Persistence)) keys.Add("prox.persistence");
+        if (!nodeLocal && !ConfigComparer.Same(running.Persistence, next.Persistence)) keys.Add("prox.persistence");
         if (running.ConfigHistory != next.ConfigHistory) keys.Add("prox.config-history");
         if (running.Shutdown != next.Shutdown) keys.Add("prox.shutdown");
-        if (!ConfigComparer.Same(running.Cluster, next.Cluster)) keys.Add("prox.cluster");
+        if (!nodeLocal && !ConfigComparer.Same(running.Cluster, next.Cluster)) keys.Add("prox.cluster");
         return [.. keys];
     }
 

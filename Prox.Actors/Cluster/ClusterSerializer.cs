@@ -17,6 +17,7 @@ public sealed class ClusterSerializer(ExtendedActorSystem system)
     public static readonly (string Manifest, Type Type)[] Bindings =
     [
         ("prox-event.v1", typeof(Events.ProxEvent)),
+        // sharded backends: subscriptions, state updates, batched outcomes, status
         ("backend-subscribe.v1", typeof(BackendSubscribe)),
         ("backend-unsubscribe.v1", typeof(BackendUnsubscribe)),
         ("backend-outcomes.v1", typeof(OutcomeBatch)),
@@ -24,6 +25,16 @@ public sealed class ClusterSerializer(ExtendedActorSystem system)
         ("backend-status-query.v1", typeof(BackendStatusQuery)),
         ("backend-state.v1", typeof(BackendStateUpdate)),
         ("backend-status.v1", typeof(Backends.BackendStatus)),
+        // the shared ConfigStore (a cluster singleton): commands, replies and published versions
+        ("config-record.v1", typeof(ConfigHistory.RecordConfigVersion)),
+        ("config-recorded.v1", typeof(ConfigHistory.ConfigVersionRecorded)),
+        ("config-get-version.v1", typeof(ConfigHistory.GetConfigVersion)),
+        ("config-version-reply.v1", typeof(ConfigHistory.ConfigVersionReply)),
+        ("config-get-versions.v1", typeof(ConfigHistory.GetConfigVersions)),
+        ("config-versions-page.v1", typeof(ConfigHistory.ConfigVersionsPage)),
+        ("config-get-state.v1", typeof(ConfigHistory.GetConfigStoreState)),
+        ("config-state.v1", typeof(ConfigHistory.ConfigStoreState)),
+        ("config-published.v1", typeof(ConfigHistory.ConfigVersionPublished)),
     ];
 
     /// <summary>Registers the serializer and binds <see cref="IClusterMessage"/> to it.</summary>

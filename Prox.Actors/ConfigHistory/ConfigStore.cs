@@ -1,6 +1,7 @@
 using Prox.Actors.Persistence;
 using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Akka.Pattern;
 using Akka.Persistence;
@@ -11,23 +12,27 @@ namespace Prox.Actors.ConfigHistory;
 /// The versioned config history: every applied config is persisted as a <see cref="ConfigVersionAdded"/> before it is
 /// acknowledged. Keeps the newest <c>keep</c> versions; every <c>keep</c> versions it saves a snapshot of what it keeps
 /// and deletes the journal and snapshots before it, so storage stays bounded. Numbers are never reused: the last one
-/// is part of the snapshot.
+/// is part of the snapshot. In cluster mode it runs as one cluster singleton for all nodes (<see cref="SharedConfigStore"/>)
+/// and publishes each new version (<see cref="ConfigVersionPublished"/>).
 /// </summary>
 public sealed class ConfigStore : Persistence.TrimmingPersistentActor
 {
     public const string DefaultPersistenceId = "prox-config";
 
     private readonly int _keep;
+    private readonly bool _publish;
     private readonly LinkedList<ConfigVersion> _versions = new(); // oldest first
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _lastNumber;
     private string? _lastFileText;
     private int _sinceSnapshot;
 
-    public ConfigStore(int keep, string persistenceId) : base("config history")
+    /// <param name="publish">Publish every recorded version on distributed pub-sub (cluster mode only).</param>
+    public ConfigStore(int keep, string persistenceId, bool publish = false) : base("config history")
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1);
         _keep = keep;
+        _publish = publish;
         PersistenceId = persistenceId;
 
         Recover<SnapshotOffer>(OnSnapshotOffer);
@@ -39,20 +44,26 @@ public sealed class ConfigStore : Persistence.TrimmingPersistentActor
         Command<GetConfigVersion>(q => Sender.Tell(new ConfigVersionReply(Find(q.Number))));
         Command<GetConfigVersions>(OnPage);
         Command<GetConfigStoreState>(_ => Sender.Tell(new ConfigStoreState(_versions.Last?.Value, _lastFileText)));
+        Command<StopConfigStore>(_ => Context.Stop(Self));
     }
 
     public override string PersistenceId { get; }
 
-    public static Props Props(int keep, string persistenceId = DefaultPersistenceId) =>
-        Akka.Actor.Props.Create(() => new ConfigStore(keep, persistenceId));
+    public static Props Props(int keep, string persistenceId = DefaultPersistenceId, bool publish = false) =>
+        Akka.Actor.Props.Create(() => new ConfigStore(keep, persistenceId, publish));
 
     /// <summary>
     /// The store under a <see cref="BackoffSupervisor"/>: a persistent actor stops when its journal fails, and this
     /// starts it again (200 ms doubling to 30 s, ±20%), replaying the history. Messages to it are forwarded.
     /// </summary>
-    public static Props Supervised(int keep, string persistenceId = DefaultPersistenceId) =>
-        BackoffSupervisor.Props(Backoff.OnStop(Props(keep, persistenceId), "store",
-            TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), 0.2, -1));
+    /// <param name="publish">Cluster mode: publish every recorded version; <see cref="StopConfigStore"/> then stops
+    /// store and supervisor for good (the singleton's hand-over) instead of being restarted.</param>
+    public static Props Supervised(int keep, string persistenceId = DefaultPersistenceId, bool publish = false)
+    {
+        var options = Backoff.OnStop(Props(keep, persistenceId, publish), "store",
+            TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), 0.2, -1);
+        return BackoffSupervisor.Props(publish ? options.WithFinalStopMessage(m => m is StopConfigStore) : options);
+    }
 
     // ---- state transitions (applied both live and on replay) ----
 
@@ -96,6 +107,9 @@ public sealed class ConfigStore : Persistence.TrimmingPersistentActor
         {
             Apply(e);
             replyTo.Tell(new ConfigVersionRecorded(e.ToVersion(), Recorded: true));
+            if (_publish)
+                DistributedPubSub.Get(Context.System).Mediator.Tell(
+                    new Publish(ConfigVersionPublished.Topic, new ConfigVersionPublished(e.ToVersion(), cmd.Origin)));
             if (_sinceSnapshot >= _keep)
             {
                 _sinceSnapshot = 0;

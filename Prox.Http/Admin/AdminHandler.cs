@@ -232,6 +232,8 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
             },
             // cluster mode only: absent (null is not written) in standalone
             cluster = cluster?.Snapshot(),
+            // cluster mode only: the config version this node runs, the same on every node once a change has propagated
+            configVersion = cluster is null ? null : reloader?.AppliedVersion,
             routes = status.Routes.Select(r => new
             {
                 name = r.Name,

@@ -15,6 +15,10 @@ public interface IConfigReloader
     /// endpoints answer 503).</summary>
     bool IsStarted { get; }
 
+    /// <summary>The number of the newest config version this node runs (0 before one is known). In cluster mode every
+    /// node ends on the same number once a change has propagated (shown on <c>/status</c> as <c>configVersion</c>).</summary>
+    long AppliedVersion { get; }
+
     /// <summary>The config file; null when Prox was started from text (then <see cref="ReloadAsync"/> has nothing to read).</summary>
     string? FilePath { get; }
 

@@ -27,6 +27,7 @@ public class ClusterTests
         await using var prox = await ProxUnderTest.StartAsync(Routes(backend));
 
         Assert.Null(await ClusterOf(prox));
+        Assert.False((await prox.StatusAsync()).TryGetProperty("configVersion", out _)); // cluster mode only
         Assert.Null(prox.Host.ClusterAddress);
         Assert.IsType<LocalActorRefProvider>(((ExtendedActorSystem)SystemOf(prox)).Provider);
     }

@@ -27,6 +27,7 @@ public sealed class TestCluster : IAsyncDisposable
 
     private readonly string _hocon;
     private readonly string _outside;
+    private readonly List<DirectoryInfo> _dirs = new();
 
     private TestCluster(string hocon, string outside)
     {
@@ -83,6 +84,23 @@ public sealed class TestCluster : IAsyncDisposable
         return node;
     }
 
+    /// <summary><paramref name="hocon"/> (prox keys) with the cluster block of a node that joins the seed and the shared
+    /// persistence block: a full text for <c>PUT /admin/config</c> or a reload, valid on every node.</summary>
+    public string JoinerHocon(string hocon) => hocon + "\n" + ClusterBlock(Seed) + "\n" + Db.Hocon;
+
+    /// <summary>Starts one more node that joins the seed, from a config file (in a temp dir deleted on dispose) holding
+    /// exactly the text a joining node started from text has, so it can be reloaded.</summary>
+    public async Task<ProxUnderTest> AddFileNodeAsync()
+    {
+        var dir = Directory.CreateTempSubdirectory("prox-cluster-");
+        _dirs.Add(dir);
+        var file = Path.Combine(dir.FullName, "prox.conf");
+        await File.WriteAllTextAsync(file, ProxUnderTest.ConfigText(NodeHocon()) + "\n" + _outside);
+        var node = await ProxUnderTest.StartOnFileAsync(file);
+        Nodes.Add(node);
+        return node;
+    }
+
     /// <summary>Stops node <paramref name="index"/> (gracefully: it leaves the cluster).</summary>
     public async Task StopAsync(int index)
     {
@@ -126,5 +144,6 @@ public sealed class TestCluster : IAsyncDisposable
             }
         }
         Db.Dispose();
+        foreach (var dir in _dirs) dir.Delete(recursive: true);
     }
 }
