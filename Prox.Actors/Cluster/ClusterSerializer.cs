@@ -17,6 +17,8 @@ public sealed class ClusterSerializer(ExtendedActorSystem system)
     public static readonly (string Manifest, Type Type)[] Bindings =
     [
         ("prox-event.v1", typeof(Events.ProxEvent)),
+        ("webhook-status-get.v1", typeof(Webhooks.GetWebhookStatus)),
+        ("webhook-status.v1", typeof(Webhooks.WebhookStatusReply)),
     ];
 
     /// <summary>Registers the serializer and binds <see cref="IClusterMessage"/> to it.</summary>
