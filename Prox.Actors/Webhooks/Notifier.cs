@@ -19,8 +19,9 @@ public sealed record NotifierOptions(int SnapshotEvery, Func<double> Random)
 }
 
 /// <summary>
-/// The webhook outbox. Receives <see cref="ProxEvent"/>s (its parent subscribes it to the event stream: see
-/// <see cref="NotifierSupervision"/>); persists a <see cref="WebhookEnqueued"/> for each
+/// The webhook outbox. Receives <see cref="ProxEvent"/>s (standalone its parent subscribes it to the event stream: see
+/// <see cref="NotifierSupervision"/>; in cluster mode it is a singleton fed by every node's relay: see
+/// <see cref="NotifierSingleton"/>); persists a <see cref="WebhookEnqueued"/> for each
 /// webhook that wants an event <em>before</em> trying to deliver it, and a <see cref="WebhookDelivered"/> after a 2xx,
 /// so every event is delivered at least once, across restarts. Each webhook has at most one POST in flight (strict
 /// order per webhook); webhooks never wait for each other. Failed POSTs are retried with exponential backoff and jitter.
