@@ -143,4 +143,29 @@ public class ClusterEventsTests
         Assert.Equal(n2.Host.ClusterAddress, delivery.Json.GetProperty("node").GetString());
         Assert.Single(receiver.Deliveries, d => d.Json.GetProperty("detail").GetString() == "before");
     }
+
+    [PostgresFact]
+    public async Task NodeHostingNotifierStopsWithUndeliveredEvent_NewSingletonDeliversItOnce()
+    {
+        await using var backend = await TestBackend.StartAsync("a");
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var cluster = await TestCluster.StartAsync(3, Config(backend, receiver));
+        var (n2, n3) = (cluster.Nodes[1]!, cluster.Nodes[2]!);
+        await DeliveredAsync(receiver, Marker(n2, "before"));
+
+        await receiver.StopAsync();
+        var down = Raise(n2, ProxEvent.Create(DateTimeOffset.UtcNow, ProxEventKinds.BackendDown, "api", "a", "while the receiver is down"));
+        await ProxUnderTest.EventuallyAsync(async () =>
+            (await n3.StatusAsync()).GetProperty("webhooks").EnumerateArray().Single().GetProperty("pending").GetInt32() == 1,
+            what: "the event stored in the outbox, undelivered");
+        await cluster.StopAsync(0);
+        await cluster.WaitForUpAsync(2, TimeSpan.FromSeconds(20));
+        await receiver.RestartAsync();
+
+        await DeliveredAsync(receiver, down);
+        await DeliveredAsync(receiver, Marker(n3, "after"));
+        Assert.Single(receiver.Deliveries, d => d.Id == down.Id);
+        Assert.Equal(["before", "while the receiver is down", "after"],
+            receiver.Deliveries.Select(d => d.Json.GetProperty("detail").GetString()!).ToArray());
+    }
 }
