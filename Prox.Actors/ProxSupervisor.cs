@@ -16,6 +16,7 @@ public sealed class ProxSupervisor : ReceiveActor
     private IActorRef _routes = ActorRefs.Nobody;
     private IActorRef _events = ActorRefs.Nobody;
     private IActorRef? _notifier;
+    private IActorRef? _relay;
     private IActorRef? _configStore;
     private bool _started;
 
@@ -80,7 +81,11 @@ public sealed class ProxSupervisor : ReceiveActor
 
     protected override void PreStart()
     {
-        _events = Context.ActorOf(EventLog.Props(), "events");
+        _events = Context.ActorOf(EventLog.Props(cluster: Cfg.Cluster.Enabled), "events");
+        // cluster mode: this node's events reach the cluster (every EventLog, the Notifier singleton) through the relay
+        if (Cfg.Cluster.Enabled)
+            _relay = Context.ActorOf(ClusterEventRelay.Props(Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString()),
+                "event-relay");
         if (!DeferRoutes) StartServing(Cfg);
     }
 
@@ -89,8 +94,16 @@ public sealed class ProxSupervisor : ReceiveActor
         _started = true;
         // the notifier before the routes, so it hears their first events
         if (!cfg.Webhooks.IsEmpty)
-            _notifier = NotifierSupervision.Start(Context, cfg.Webhooks,
-                WebhookSender ?? throw new InvalidOperationException("webhooks are configured but no IWebhookSender was given"));
+        {
+            var sender = WebhookSender ?? throw new InvalidOperationException("webhooks are configured but no IWebhookSender was given");
+            if (_relay is null)
+                _notifier = NotifierSupervision.Start(Context, cfg.Webhooks, sender);
+            else
+            {
+                _notifier = NotifierSingleton.Start(Context, cfg.Webhooks, sender);
+                _relay.Tell(new RelayToNotifier(_notifier));
+            }
+        }
         _routes = Context.ActorOf(RouteManager.Props(cfg, Store, Prober, Runner, Backends), "routes");
     }
 }

@@ -35,6 +35,9 @@ public sealed class ClusterSerializer(ExtendedActorSystem system)
         ("config-get-state.v1", typeof(ConfigHistory.GetConfigStoreState)),
         ("config-state.v1", typeof(ConfigHistory.ConfigStoreState)),
         ("config-published.v1", typeof(ConfigHistory.ConfigVersionPublished)),
+        // webhook status, asked of the Notifier singleton by /status on any node
+        ("webhook-status-get.v1", typeof(Webhooks.GetWebhookStatus)),
+        ("webhook-status.v1", typeof(Webhooks.WebhookStatusReply)),
     ];
 
     /// <summary>Registers the serializer and binds <see cref="IClusterMessage"/> to it.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace Prox.Actors.Events;
 
@@ -13,6 +14,15 @@ namespace Prox.Actors.Events;
 public sealed record ProxEvent(string Id, DateTimeOffset Timestamp, string Kind, string? Route, string? Backend, string Detail)
     : Cluster.IClusterMessage
 {
+    /// <summary>
+    /// The cluster address of the node that raised the event (<c>akka.tcp://prox@host:port</c>); null in standalone mode.
+    /// Raisers never set it: the node's <see cref="ClusterEventRelay"/> stamps it when it shares a local event with the
+    /// cluster, so null also means "raised here, not yet shared". Left out of JSON when null, so standalone output
+    /// (and the stored webhook outbox) is what it was before clustering.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Node { get; init; }
+
     public static ProxEvent Create(DateTimeOffset now, string kind, string? route, string? backend, string detail) =>
         new(NewId(now), now, kind, route, backend, detail);
 

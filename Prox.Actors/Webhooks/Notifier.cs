@@ -12,11 +12,16 @@ namespace Prox.Actors.Webhooks;
 public sealed record NotifierOptions(int SnapshotEvery, Func<double> Random)
 {
     public static readonly NotifierOptions Default = new(100, System.Random.Shared.NextDouble);
+
+    /// <summary>Cluster mode: drop a pool-down/pool-up equal to the route's last one (<see cref="PoolStateFilter"/>),
+    /// since every node reports the same pool transition. Off standalone, where one RouteActor reports each once.</summary>
+    public bool DropRepeatedPoolState { get; init; }
 }
 
 /// <summary>
-/// The webhook outbox. Receives <see cref="ProxEvent"/>s (its parent subscribes it to the event stream: see
-/// <see cref="NotifierSupervision"/>); persists a <see cref="WebhookEnqueued"/> for each
+/// The webhook outbox. Receives <see cref="ProxEvent"/>s (standalone its parent subscribes it to the event stream: see
+/// <see cref="NotifierSupervision"/>; in cluster mode it is a singleton fed by every node's relay: see
+/// <see cref="NotifierSingleton"/>); persists a <see cref="WebhookEnqueued"/> for each
 /// webhook that wants an event <em>before</em> trying to deliver it, and a <see cref="WebhookDelivered"/> after a 2xx,
 /// so every event is delivered at least once, across restarts. Each webhook has at most one POST in flight (strict
 /// order per webhook); webhooks never wait for each other. Failed POSTs are retried with exponential backoff and jitter.
@@ -52,6 +57,7 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private int _deliveredSinceSnapshot;
     private long _orphaned;
+    private PoolStateFilter _pool = PoolStateFilter.Empty;
 
     public Notifier(ImmutableArray<WebhookConfig> hooks, IWebhookSender sender, NotifierOptions options, string persistenceId)
         : base("webhook outbox")
@@ -73,6 +79,7 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
         Command<ProxEvent>(OnEvent);
+        Command<NotifierHandover>(_ => Context.Stop(Self));
         Command<DeliveryCompleted>(OnDeliveryCompleted);
         Command<RetryDue>(OnRetryDue);
         Command<GetWebhookStatus>(_ => Sender.Tell(Status()));
@@ -138,6 +145,17 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
 
     private void OnEvent(ProxEvent e)
     {
+        if (_options.DropRepeatedPoolState)
+        {
+            // in memory only: after a singleton handover the first pool event per route passes (at worst one repeat)
+            (_pool, var keep) = _pool.Offer(e);
+            if (!keep)
+            {
+                _log.Debug("Dropped {EventKind} for route {RouteId} from {Node}: the route's pool state is already that",
+                    e.Kind, e.Route, e.Node);
+                return;
+            }
+        }
         var owed = _hooks.Where(h => h.Wants(e.Kind)).Select(h => new WebhookEnqueued(h.Name, e)).ToList();
         if (owed.Count == 0) return;
         PersistAll(owed, enqueued =>

@@ -17,13 +17,14 @@ public sealed record NotifierSnapshot(ImmutableArray<OutboxSnapshot> Outboxes) :
 
 public sealed record OutboxSnapshot(string Webhook, long Delivered, long Dropped, ImmutableArray<ProxEvent> Pending);
 
-/// <summary>Query: each webhook's delivery state → <see cref="WebhookStatusReply"/>.</summary>
-public sealed record GetWebhookStatus
+/// <summary>Query: each webhook's delivery state → <see cref="WebhookStatusReply"/>. Both cross nodes in cluster mode,
+/// where any node's <c>/status</c> asks the Notifier singleton.</summary>
+public sealed record GetWebhookStatus : Cluster.IClusterMessage
 {
     public static readonly GetWebhookStatus Instance = new();
 }
 
-public sealed record WebhookStatusReply(ImmutableArray<WebhookStatus> Webhooks)
+public sealed record WebhookStatusReply(ImmutableArray<WebhookStatus> Webhooks) : Cluster.IClusterMessage
 {
     public static readonly WebhookStatusReply Empty = new([]);
 }

@@ -27,11 +27,15 @@ public static class NotifierSupervision
     }
 
     public static Props Props(ImmutableArray<WebhookConfig> hooks, IWebhookSender sender, NotifierOptions? options = null) =>
-        BackoffSupervisor.Props(Backoff.OnStop(
+        BackoffSupervisor.Props(Backoff(hooks, sender, options));
+
+    /// <summary>The supervision options, shared with <see cref="NotifierSingleton"/> (which adds a final stop message).</summary>
+    public static BackoffOptions Backoff(ImmutableArray<WebhookConfig> hooks, IWebhookSender sender, NotifierOptions? options = null) =>
+        Akka.Pattern.Backoff.OnStop(
             Notifier.Props(hooks, sender, options),
             "outbox",
             TimeSpan.FromSeconds(1),
             TimeSpan.FromSeconds(30),
             0.2,
-            -1)); // no limit: webhooks must keep working as long as Prox runs
+            -1); // no limit: webhooks must keep working as long as Prox runs
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Prox.Actors.Events;
 
 namespace Prox.Actors.Webhooks;
@@ -14,14 +15,16 @@ public static class WebhookPayload
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private sealed record JsonBody(string Id, DateTimeOffset Timestamp, string Type, string? Route, string? Backend, string Detail);
+    /// <param name="Node">The raising node's cluster address; left out standalone, so those bodies are unchanged.</param>
+    private sealed record JsonBody(string Id, DateTimeOffset Timestamp, string Type, string? Route, string? Backend, string Detail,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Node);
 
     private sealed record SlackBody(string Text);
 
     public static byte[] Body(ProxEvent e, WebhookFormat format) => format switch
     {
         WebhookFormat.Slack => JsonSerializer.SerializeToUtf8Bytes(new SlackBody(SlackText(e)), Json),
-        _ => JsonSerializer.SerializeToUtf8Bytes(new JsonBody(e.Id, e.Timestamp, e.Kind, e.Route, e.Backend, e.Detail), Json),
+        _ => JsonSerializer.SerializeToUtf8Bytes(new JsonBody(e.Id, e.Timestamp, e.Kind, e.Route, e.Backend, e.Detail, e.Node), Json),
     };
 
     public static string SlackText(ProxEvent e)
@@ -33,7 +36,8 @@ public static class WebhookPayload
             (null, not null) => $"backend {e.Backend}",
             _ => "prox",
         };
-        return $"[prox] {e.Kind} ({where}): {e.Detail}";
+        var node = e.Node is null ? "" : $" on {e.Node}";
+        return $"[prox] {e.Kind} ({where}){node}: {e.Detail}";
     }
 
     /// <param name="attempt">1 for the first try of this event.</param>

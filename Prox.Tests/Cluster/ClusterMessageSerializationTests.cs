@@ -40,6 +40,8 @@ public class ClusterMessageSerializationTests() : TestKit(ClusterSerializer.Hoco
             DateTimeOffset.Parse("2026-11-26T12:00:10+00:00"), DateTimeOffset.Parse("2026-11-26T12:00:00+00:00"), "0123456789ABCDEF"),
         new BackendStatus("a", "http://127.0.0.1:5001/", 1, true, "up", null, 0, 10, 1, 0, 0, new LatencySummary(1, 2, 3, 1.5))
             { Owner = "akka.tcp://prox@127.0.0.1:4053" },
+        Prox.Actors.Webhooks.GetWebhookStatus.Instance,
+        new Prox.Actors.Webhooks.WebhookStatusReply([]),
     ];
 
     [Fact]

@@ -34,6 +34,23 @@ public class WebhookPayloadTests
         Assert.Contains("\"type\":\"pool-down\"", body);
     }
 
+    [Fact]
+    public void Body_JsonFromClusterNode_NodeLast()
+    {
+        var body = Encoding.UTF8.GetString(WebhookPayload.Body(Down with { Node = "akka.tcp://prox@10.0.0.2:4053" }, WebhookFormat.Json));
+
+        Assert.EndsWith(""","detail":"3 failed health checks in a row (last: connection failed)","node":"akka.tcp://prox@10.0.0.2:4053"}""", body);
+    }
+
+    [Fact]
+    public void Body_SlackFromClusterNode_NamesNode()
+    {
+        var e = Down with { Detail = "why", Node = "akka.tcp://prox@10.0.0.2:4053" };
+
+        Assert.Equal("""{"text":"[prox] backend-down (route api, backend b1) on akka.tcp://prox@10.0.0.2:4053: why"}""",
+            Encoding.UTF8.GetString(WebhookPayload.Body(e, WebhookFormat.Slack)));
+    }
+
     [Theory]
     [InlineData("api", "b1", """{"text":"[prox] backend-down (route api, backend b1): why"}""")]
     [InlineData("api", null, """{"text":"[prox] backend-down (route api): why"}""")]
