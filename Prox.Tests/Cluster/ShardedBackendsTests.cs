@@ -148,4 +148,29 @@ public sealed class ShardedBackendsTests
         Assert.Equal(0, failures);
         Assert.True(served > 0);
     }
+
+    [PostgresFact]
+    public async Task ABackendGoingDownAndUp_IsOneWebhookEach_FromItsOwner()
+    {
+        var bHealthy = true;
+        await using var a = await Backend("a");
+        await using var b = await Backend("b", () => Volatile.Read(ref bHealthy));
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var cluster = await TestCluster.StartAsync(3, Routes(a, b) + $$"""
+
+            webhooks = [ { name = ops, url = "{{receiver.Url}}", events = [backend-down, backend-up], backoff = 50ms, max-backoff = 200ms } ]
+            """);
+        var owner = await AgreedAsync(cluster, "b", "up", "every node shows b up with the same owner");
+
+        Volatile.Write(ref bHealthy, false);
+        await AgreedAsync(cluster, "b", "down", "every node shows b down");
+        Volatile.Write(ref bHealthy, true);
+        await AgreedAsync(cluster, "b", "up", "every node shows b up again");
+        await ProxUnderTest.EventuallyAsync(() => Task.FromResult(receiver.Types.Contains("backend-up")), what: "backend-up delivered");
+
+        // one Notifier delivers in order: a second backend-down (from a second prober) would have come before the backend-up
+        var deliveries = receiver.Deliveries.Select(d => d.Json).ToArray();
+        Assert.Equal(["backend-down", "backend-up"], deliveries.Select(d => d.GetProperty("type").GetString()!).ToArray());
+        Assert.All(deliveries, d => Assert.Equal(owner, d.GetProperty("node").GetString()));
+    }
 }
