@@ -11,6 +11,10 @@ public sealed class ClusterBackendStats
     /// <summary>Propagation delays kept for the percentiles (the most recent ones).</summary>
     public const int Samples = 1000;
 
+    /// <summary>How many of the most recent delays <c>/status</c> lists one by one (for benchmarks that pair them with
+    /// the changes they made).</summary>
+    public const int Recent = 100;
+
     private readonly object _gate = new();
     private readonly SortedSet<string> _owned = new(StringComparer.Ordinal);
     private readonly Queue<double> _delaysMs = new();
@@ -64,13 +68,14 @@ public sealed class ClusterBackendStats
             owned = [.. _owned];
             delays = [.. _delaysMs];
         }
+        var recent = delays.Skip(Math.Max(0, delays.Length - Recent)).Select(d => Math.Round(d, 3)).ToArray();
         Array.Sort(delays);
         var outcomes = Interlocked.Read(ref _outcomes);
         var messages = Interlocked.Read(ref _batches) + Interlocked.Read(ref _trials);
         return new ClusterBackendSnapshot(
             [.. owned.Select(id => BackendKey.Parse(id) is { } k ? $"{k.RouteId}/{k.BackendId}" : id)],
             outcomes, messages, outcomes == 0 ? 0 : Math.Round((double)messages / outcomes, 6), Interlocked.Read(ref _subscribes),
-            new PropagationSummary(Interlocked.Read(ref _updates), Percentile(delays, 0.5), Percentile(delays, 0.99), delays.Length == 0 ? 0 : Math.Round(delays[^1], 3)));
+            new PropagationSummary(Interlocked.Read(ref _updates), Percentile(delays, 0.5), Percentile(delays, 0.99), delays.Length == 0 ? 0 : Math.Round(delays[^1], 3), recent));
     }
 
     private static double Percentile(double[] sorted, double p) =>
@@ -87,4 +92,5 @@ public sealed record ClusterBackendSnapshot(string[] Owned, long Outcomes, long 
     long Subscriptions, PropagationSummary Propagation);
 
 /// <param name="Changes">Availability changes received from owners on other nodes.</param>
-public sealed record PropagationSummary(long Changes, double P50Ms, double P99Ms, double MaxMs);
+/// <param name="RecentMs">The delays of the last <see cref="ClusterBackendStats.Recent"/> of them, oldest first.</param>
+public sealed record PropagationSummary(long Changes, double P50Ms, double P99Ms, double MaxMs, double[] RecentMs);

@@ -15,7 +15,7 @@ public sealed partial class ProxProcess : IAsyncDisposable
     private readonly TaskCompletionSource<Uri> _adminUrl = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _workDir = Directory.CreateTempSubdirectory("prox-proc-").FullName;
 
-    private ProxProcess(params string[] args)
+    private ProxProcess(string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -24,6 +24,7 @@ public sealed partial class ProxProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = _workDir,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "prox.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         _process = Process.Start(psi)!;
@@ -48,9 +49,11 @@ public sealed partial class ProxProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <c>prox run --config FILE</c> and waits for both listeners to be reported.</summary>
-    public static async Task<(ProxProcess Process, Uri Proxy, Uri Admin)> StartAsync(string configFile)
+    /// <param name="environment">Variables added to this process's environment (for <c>${?VAR}</c> in the file).</param>
+    public static async Task<(ProxProcess Process, Uri Proxy, Uri Admin)> StartAsync(string configFile,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        var p = new ProxProcess("run", "--config", configFile);
+        var p = new ProxProcess(["run", "--config", configFile], environment);
         try
         {
             var exited = p._process.WaitForExitAsync();
