@@ -194,11 +194,9 @@ node() {   # index (0-based)
     start "node$((i + 1))" "$WORK/node$i" env PROX_LISTEN="127.0.0.1:${LISTEN[$i]}" PROX_ADMIN_LISTEN="127.0.0.1:${ADMIN[$i]}" \
         PROX_CLUSTER_PORT="${CPORT[$i]}" PROX_DB="$PROX_DB" dotnet "$PROX_DLL" run --config "$WORK/cluster.conf"
 }
-# the first seed alone first: nodes starting together on an empty database all record the file as config version 1
-node 0
-wait_http "http://127.0.0.1:${ADMIN[0]}/status" 60 || die "node 1 did not start (see $OUT/node1.log)"
-node 1; node 2
-for i in 1 2; do wait_http "http://127.0.0.1:${ADMIN[$i]}/status" 60 || die "node $((i + 1)) did not start (see $OUT/node$((i + 1)).log)"; done
+# all three at once, as an operator would (the config history is a cluster singleton: one writer of version 1)
+node 0; node 1; node 2
+for i in 0 1 2; do wait_http "http://127.0.0.1:${ADMIN[$i]}/status" 60 || die "node $((i + 1)) did not start (see $OUT/node$((i + 1)).log)"; done
 log "3 nodes started (proxy ${LISTEN[*]}, admin ${ADMIN[*]}, cluster ${CPORT[*]})"
 
 # ------------------------------------------------------------------ propagation: flip b1, wait for all nodes to agree
