@@ -37,7 +37,9 @@ public sealed class ShardedBackendActors(IActorRef region, ClusterBackendStats s
             TypeName,
             entityId => BackendEntity.Props(entityId, store, prober, runner, stats),
             ClusterShardingSettings.Create(system),
-            new Extractor());
+            new Extractor(),
+            new StickyShardAllocation(),
+            PoisonPill.Instance);
         return new ShardedBackendActors(region, stats);
     }
 
