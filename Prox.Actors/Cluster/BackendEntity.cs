@@ -22,9 +22,17 @@ public sealed class BackendEntity : ReceiveActor, IWithTimers
     /// <summary>How often the entity checks whether anyone still subscribes; it passivates when nobody did for this long.</summary>
     public static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long a new owner waits for a subscriber's <see cref="BackendCarry"/> before it starts afresh.</summary>
+    public static readonly TimeSpan SeedWait = TimeSpan.FromSeconds(2);
+
     private sealed record CheckIdle
     {
         public static readonly CheckIdle Instance = new();
+    }
+
+    private sealed record SeedTimeout
+    {
+        public static readonly SeedTimeout Instance = new();
     }
 
     private readonly string _entityId;
@@ -39,6 +47,9 @@ public sealed class BackendEntity : ReceiveActor, IWithTimers
     private readonly string _owner;
     private readonly long _incarnation = Random.Shared.NextInt64(1, long.MaxValue);
     private IActorRef? _backend;
+    private BackendMemory? _memory;
+    private BackendCarry? _carry;
+    private bool _seeding;
     private string? _fingerprint;
     private BackendAvailabilityChanged _state;
     private DateTimeOffset _changedAt = DateTimeOffset.UtcNow;
@@ -67,6 +78,8 @@ public sealed class BackendEntity : ReceiveActor, IWithTimers
         });
         Receive<BackendAvailabilityChanged>(OnAvailability);
         Receive<CheckIdle>(_ => OnCheckIdle());
+        Receive<BackendSeed>(seed => OnSeed(seed.Carry));
+        Receive<SeedTimeout>(_ => OnSeed(null));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -86,32 +99,54 @@ public sealed class BackendEntity : ReceiveActor, IWithTimers
     {
         _subscribedSinceCheck = true;
         if (_subscribers.Add(Sender)) Context.Watch(Sender);
-        if (s.Fingerprint != _fingerprint) Resolve(s.Fingerprint);
+        if (_backend is null)
+        {
+            // a new owner: first ask a subscriber what the previous owner knew (answered from then on by the backend's
+            // first announcement, which goes to every subscriber)
+            if (!_seeding && LocalConfig() is not null)
+            {
+                _seeding = true;
+                Sender.Tell(new BackendSeedRequest(_entityId));
+                Timers.StartSingleTimer("seed", SeedTimeout.Instance, SeedWait);
+            }
+            return;
+        }
+        if (s.Fingerprint != _fingerprint && LocalConfig() is { } local && local.Fingerprint == s.Fingerprint)
+        {
+            // the backend's config changed (and this node has the new version): a different backend, fresh state
+            Context.Stop(_backend);
+            _log.Info("Backend {BackendId} in {RouteId} changed: starting its actor afresh", _backendId, _routeId);
+            StartBackend(local.Route, local.Backend, local.Fingerprint, carry: null);
+        }
         Sender.Tell(Update(Sender));
     }
 
-    /// <summary>
-    /// (Re)starts the backend's actor on this node's config when a subscriber runs a config the actor does not. A
-    /// subscriber ahead of this node (a config version not applied here yet) is answered from the current actor until
-    /// this node catches up and the next subscription sees the same fingerprint.
-    /// </summary>
-    private void Resolve(string wanted)
+    private void OnSeed(BackendCarry? carry)
+    {
+        if (_backend is not null || LocalConfig() is not { } local) return;
+        _seeding = false;
+        Timers.Cancel("seed");
+        StartBackend(local.Route, local.Backend, local.Fingerprint, carry?.Fingerprint == local.Fingerprint ? carry : null);
+    }
+
+    /// <summary>The backend's route and config as this node applied them, with their fingerprint; null while this node
+    /// does not have the backend (a config version not applied here yet, or one that removed it).</summary>
+    private (RouteConfig Route, BackendConfig Backend, string Fingerprint)? LocalConfig()
     {
         var route = _store.Applied?.Routes.FirstOrDefault(r => r.Id == _routeId);
         var backend = route?.Backends.FirstOrDefault(b => b.Id == _backendId);
-        if (route is null || backend is null) return;
-        var fingerprint = BackendKey.Fingerprint(route, backend);
-        if (fingerprint == _fingerprint || (fingerprint != wanted && _backend is not null)) return;
-        if (_backend is not null)
-        {
-            Context.Stop(_backend);
-            _log.Info("Backend {BackendId} in {RouteId} changed: starting its actor afresh", _backendId, _routeId);
-        }
+        return route is null || backend is null ? null : (route, backend, BackendKey.Fingerprint(route, backend));
+    }
+
+    private void StartBackend(RouteConfig route, BackendConfig backend, string fingerprint, BackendCarry? carry)
+    {
         _fingerprint = fingerprint;
-        var memory = new BackendMemory(new BackendLive(_routeId, backend) { AttemptTimeout = BackendKey.AttemptTimeout(route, backend) });
-        // a unique name: the stopped actor's may not be free yet
-        _backend = Context.ActorOf(BackendActor.Props(memory, route.Passive, _prober, _runner), "backend-" + _seq++);
-        _log.Info("Owning backend {BackendId} of route {RouteId} on this node", _backendId, _routeId);
+        _memory = new BackendMemory(new BackendLive(_routeId, backend) { AttemptTimeout = BackendKey.AttemptTimeout(route, backend) });
+        carry?.RestoreInto(_memory);
+        // a unique name: a stopped predecessor's may not be free yet
+        _backend = Context.ActorOf(BackendActor.Props(_memory, route.Passive, _prober, _runner), "backend-" + _seq++);
+        _log.Info("Owning backend {BackendId} of route {RouteId} on this node ({How})", _backendId, _routeId,
+            carry is null ? "fresh state" : $"state carried over: {(carry.Available ? "available" : "unavailable")}, {carry.Requests} requests");
     }
 
     private void OnAvailability(BackendAvailabilityChanged msg)
@@ -119,6 +154,7 @@ public sealed class BackendEntity : ReceiveActor, IWithTimers
         if (!Sender.Equals(_backend)) return; // from an actor replaced since
         _state = msg;
         _changedAt = DateTimeOffset.UtcNow;
+        _carry = BackendCarry.Of(_fingerprint!, _memory!);
         _seq++;
         foreach (var s in _subscribers) s.Tell(Update(s));
     }
@@ -132,6 +168,7 @@ public sealed class BackendEntity : ReceiveActor, IWithTimers
             _state.EjectedUntil, _changedAt, _fingerprint ?? "")
         {
             Trials = local ? _state.Trials : null,
+            Carry = _carry,
         };
     }
 

@@ -44,6 +44,7 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
     private readonly OutcomeBatcher _batch = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private BackendStateUpdate? _last;
+    private BackendCarry? _carry;
     private TimeSpan? _flushIn;
 
     public BackendLink(IActorRef region, string entityId, string fingerprint, BackendMemory memory, ClusterBackendStats stats)
@@ -57,6 +58,8 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
         Receive<Flush>(_ => SendBatch());
         Receive<Resubscribe>(_ => Subscribe());
         Receive<BackendStateUpdate>(OnUpdate);
+        // a new owner asks what the previous one knew: the last carry this link heard, if any
+        Receive<BackendSeedRequest>(_ => Sender.Tell(new BackendSeed(_entityId, _carry)));
         Receive<GetBackendStatus>(_ => OnStatus());
         Receive<Supervision.InjectFault>(f => throw new Supervision.InjectedFaultException(f.Reason));
     }
@@ -139,6 +142,7 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
         if (changed && _last is not null && u.Incarnation == _last.Incarnation && !Sender.Path.Address.HasLocalScope)
             _stats.ChangeReceived(DateTimeOffset.UtcNow - u.ChangedAt);
         _last = u;
+        if (u.Carry is not null) _carry = u.Carry;
         if (!changed) return;
         _m.LastAvailable = u.Available;
         Context.Parent.Tell(new BackendAvailabilityChanged(_m.Live.Id, u.Available, u.EjectedUntil) { Trials = u.Trials });

@@ -62,6 +62,9 @@ public sealed record BackendStateUpdate(
     string EntityId, string Owner, long Incarnation, long Seq, bool Available, DateTimeOffset? EjectedUntil,
     DateTimeOffset ChangedAt, string Fingerprint) : IClusterMessage
 {
+    /// <summary>What the owner knew at this change, for a future owner (<see cref="BackendCarry"/>).</summary>
+    public BackendCarry? Carry { get; init; }
+
     /// <summary>The breaker's trial permits; only on the owner's node (never serialized).</summary>
     [JsonIgnore]
     public HalfOpenPermits? Trials { get; init; }

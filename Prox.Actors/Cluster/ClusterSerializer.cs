@@ -25,6 +25,8 @@ public sealed class ClusterSerializer(ExtendedActorSystem system)
         ("backend-status-query.v1", typeof(BackendStatusQuery)),
         ("backend-state.v1", typeof(BackendStateUpdate)),
         ("backend-status.v1", typeof(Backends.BackendStatus)),
+        ("backend-seed-request.v1", typeof(BackendSeedRequest)),
+        ("backend-seed.v1", typeof(BackendSeed)),
         // the shared ConfigStore (a cluster singleton): commands, replies and published versions
         ("config-record.v1", typeof(ConfigHistory.RecordConfigVersion)),
         ("config-recorded.v1", typeof(ConfigHistory.ConfigVersionRecorded)),

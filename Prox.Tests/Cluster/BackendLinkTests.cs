@@ -109,6 +109,22 @@ public sealed class BackendLinkTests : TestKit
     }
 
     [Fact]
+    public void ANewOwner_GetsTheLastCarryTheLinkHeard()
+    {
+        var (link, _, region, _, _) = Start();
+        var owner = CreateTestProbe();
+        owner.Send(link, new BackendSeedRequest(Entity));
+        Assert.Null(owner.ExpectMsg<BackendSeed>().Carry); // nothing heard yet: the new owner starts afresh
+
+        var carry = new BackendCarry("fp1", false, 10, 3, Prox.Actors.Backends.PassiveState.Initial, BreakerMode.Open, 3, 1,
+            DateTimeOffset.UnixEpoch.AddHours(1), 0, null, null);
+        link.Tell(State(1, 1, false) with { Carry = carry }, region.Ref);
+        link.Tell(State(1, 2, false), region.Ref); // an update without a carry keeps the last one
+        owner.Send(link, new BackendSeedRequest(Entity));
+        Assert.Equal(new BackendSeed(Entity, carry), owner.ExpectMsg<BackendSeed>());
+    }
+
+    [Fact]
     public void Resubscribes_Periodically_AndUnsubscribesOnStop()
     {
         var (link, _, region, _, stats) = Start();

@@ -15,6 +15,14 @@ public class ClusterMessageSerializationTests() : TestKit(ClusterSerializer.Hoco
         new(7, DateTimeOffset.Parse("2026-11-26T12:00:00+00:00"), ConfigSources.Api, "ops", "more backends", "prox { }");
 
     /// <summary>One value of every bound type (a binding without a sample fails <see cref="Bindings_EveryTypeHasASample"/>).</summary>
+    private static readonly BackendCarry Carry = new("0123456789ABCDEF", false, 120, 7,
+        new PassiveState(0, 2, DateTimeOffset.Parse("2026-11-26T12:00:30+00:00"), false, null),
+        Prox.Actors.Breaker.BreakerMode.Open, 5, 1, DateTimeOffset.Parse("2026-11-26T12:00:20+00:00"), 0,
+        new Prox.Actors.Health.HealthState(false, 0, 3, TimeSpan.FromSeconds(2),
+            [new(new Prox.Actors.Health.ProbeResult(DateTimeOffset.Parse("2026-11-26T12:00:00+00:00"), 503, TimeSpan.FromMilliseconds(3)), false)],
+            [DateTimeOffset.Parse("2026-11-26T11:59:58+00:00")], false),
+        new Prox.Actors.Health.ProbeResult(DateTimeOffset.Parse("2026-11-26T12:00:00+00:00"), 0, TimeSpan.FromSeconds(1), "connection refused"));
+
     private static readonly object[] Samples =
     [
         ProxEvent.Create(DateTimeOffset.Parse("2026-11-26T12:00:00+00:00"), ProxEventKinds.BackendDown, "api", "a", "3 checks failed"),
@@ -40,6 +48,11 @@ public class ClusterMessageSerializationTests() : TestKit(ClusterSerializer.Hoco
             DateTimeOffset.Parse("2026-11-26T12:00:10+00:00"), DateTimeOffset.Parse("2026-11-26T12:00:00+00:00"), "0123456789ABCDEF"),
         new BackendStatus("a", "http://127.0.0.1:5001/", 1, true, "up", null, 0, 10, 1, 0, 0, new LatencySummary(1, 2, 3, 1.5))
             { Owner = "akka.tcp://prox@127.0.0.1:4053" },
+        new BackendSeedRequest("api/a"),
+        new BackendSeed("api/a", null),
+        new BackendSeed("api/a", Carry),
+        new BackendStateUpdate("api/a", "akka.tcp://prox@127.0.0.1:4053", 42, 4, true, null,
+            DateTimeOffset.Parse("2026-11-26T12:00:00+00:00"), "0123456789ABCDEF") { Carry = Carry },
         Prox.Actors.Webhooks.GetWebhookStatus.Instance,
         new Prox.Actors.Webhooks.WebhookStatusReply([]),
     ];

@@ -173,4 +173,45 @@ public sealed class ShardedBackendsTests
         Assert.Equal(["backend-down", "backend-up"], deliveries.Select(d => d.GetProperty("type").GetString()!).ToArray());
         Assert.All(deliveries, d => Assert.Equal(owner, d.GetProperty("node").GetString()));
     }
+
+    [PostgresFact]
+    public async Task OwnerLeaves_ADownBackendStaysDownUnderItsNewOwner_NoRequestReachesIt()
+    {
+        var bHealthy = true;
+        await using var a = await Backend("a");
+        await using var b = await Backend("b", () => Volatile.Read(ref bHealthy));
+        await using var cluster = await TestCluster.StartAsync(3, Routes(a, b));
+        await AgreedAsync(cluster, "b", "up", "every node shows b up");
+        Volatile.Write(ref bHealthy, false);
+        var owner = await AgreedAsync(cluster, "b", "down", "every node shows b down");
+        int Served() => b.Paths.Count(p => p == "/");
+        var served = Served();
+        var leaving = cluster.Nodes.FindIndex(n => n?.Host.ClusterAddress == owner);
+        var survivors = cluster.Running.Where(n => n.Host.ClusterAddress != owner).ToArray();
+
+        using var stop = new CancellationTokenSource();
+        var failures = 0;
+        var load = Task.WhenAll(survivors.Select(n => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var resp = await n.Client.GetAsync("/");
+                if (resp.StatusCode != HttpStatusCode.OK) Interlocked.Increment(ref failures);
+            }
+        })));
+
+        await cluster.StopAsync(leaving);
+        var newOwner = await AgreedAsync(cluster, "b", "down", "b down under its new owner");
+        var probes = Probes(b);
+        await ProxUnderTest.EventuallyAsync(() => Task.FromResult(Probes(b) >= probes + 3), what: "b probed by its new owner");
+        stop.Cancel();
+        await load;
+
+        Assert.NotEqual(owner, newOwner);
+        Assert.Equal(0, failures);
+        // a new owner starting afresh would have taken b for healthy until two probes failed, and sent it requests
+        Assert.Equal(served, Served());
+        var health = (await survivors[0].BackendStatusAsync("r", "b")).GetProperty("health");
+        Assert.True(health.GetProperty("checks").GetInt32() > 3, "the probe history came along");
+    }
 }
