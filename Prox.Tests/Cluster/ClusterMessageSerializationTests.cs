@@ -42,6 +42,7 @@ public class ClusterMessageSerializationTests() : TestKit(ClusterSerializer.Hoco
             { Owner = "akka.tcp://prox@127.0.0.1:4053" },
         Prox.Actors.Webhooks.GetWebhookStatus.Instance,
         new Prox.Actors.Webhooks.WebhookStatusReply([]),
+        new Prox.Actors.Webhooks.EventAccepted("0000000003e8-0000abcd"),
     ];
 
     [Fact]
