@@ -40,6 +40,8 @@ public sealed class ClusterSerializer(ExtendedActorSystem system)
         // webhook status, asked of the Notifier singleton by /status on any node
         ("webhook-status-get.v1", typeof(Webhooks.GetWebhookStatus)),
         ("webhook-status.v1", typeof(Webhooks.WebhookStatusReply)),
+        // the Notifier singleton acknowledges each relayed event, so relays resend only what it has not stored
+        ("event-accepted.v1", typeof(Webhooks.EventAccepted)),
     ];
 
     /// <summary>Registers the serializer and binds <see cref="IClusterMessage"/> to it.</summary>

@@ -16,6 +16,12 @@ public sealed record NotifierOptions(int SnapshotEvery, Func<double> Random)
     /// <summary>Cluster mode: drop a pool-down/pool-up equal to the route's last one (<see cref="PoolStateFilter"/>),
     /// since every node reports the same pool transition. Off standalone, where one RouteActor reports each once.</summary>
     public bool DropRepeatedPoolState { get; init; }
+
+    /// <summary>Cluster mode: answer each event with <see cref="EventAccepted"/> once it is stored for every webhook
+    /// that wants it, and keep the accepted ids in the snapshot, because each node's relay sends an event again until
+    /// it is acknowledged. Off standalone, where events come from the local event stream (no sender to answer) and are
+    /// never resent.</summary>
+    public bool AcknowledgeEvents { get; init; }
 }
 
 /// <summary>
@@ -25,6 +31,8 @@ public sealed record NotifierOptions(int SnapshotEvery, Func<double> Random)
 /// webhook that wants an event <em>before</em> trying to deliver it, and a <see cref="WebhookDelivered"/> after a 2xx,
 /// so every event is delivered at least once, across restarts. Each webhook has at most one POST in flight (strict
 /// order per webhook); webhooks never wait for each other. Failed POSTs are retried with exponential backoff and jitter.
+/// An event whose id it accepted recently (<see cref="RecentEventIds"/>) is a relay's resend: acknowledged again, not
+/// enqueued again.
 /// </summary>
 public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
 {
@@ -58,6 +66,7 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
     private int _deliveredSinceSnapshot;
     private long _orphaned;
     private PoolStateFilter _pool = PoolStateFilter.Empty;
+    private readonly RecentEventIds _accepted = new(RecentEventIds.DefaultCapacity);
 
     public Notifier(ImmutableArray<WebhookConfig> hooks, IWebhookSender sender, NotifierOptions options, string persistenceId)
         : base("webhook outbox")
@@ -100,6 +109,7 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
     private void OnSnapshotOffer(SnapshotOffer offer)
     {
         if (offer.Snapshot is not NotifierSnapshot snapshot) return;
+        foreach (var id in snapshot.AcceptedEventIds ?? []) _accepted.Add(id);
         foreach (var o in snapshot.Outboxes)
         {
             if (!_byName.ContainsKey(o.Webhook))
@@ -113,6 +123,7 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
 
     private void ApplyEnqueued(WebhookEnqueued e)
     {
+        _accepted.Add(e.Event.Id);
         if (!_byName.TryGetValue(e.Webhook, out var hook))
         {
             _orphaned++; // stored for a webhook that is no longer configured
@@ -145,6 +156,14 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
 
     private void OnEvent(ProxEvent e)
     {
+        var relay = Sender;
+        if (_accepted.Contains(e.Id))
+        {
+            // a relay's resend of an event already stored (its ack was lost or crossed the resend)
+            _log.Debug("Event {EventId} from {Node} already accepted; acknowledging it again", e.Id, e.Node);
+            Acknowledge(relay, e.Id);
+            return;
+        }
         if (_options.DropRepeatedPoolState)
         {
             // in memory only: after a singleton handover the first pool event per route passes (at worst one repeat)
@@ -153,16 +172,34 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
             {
                 _log.Debug("Dropped {EventKind} for route {RouteId} from {Node}: the route's pool state is already that",
                     e.Kind, e.Route, e.Node);
+                // remembered so that a resend is not judged again against a pool state that has moved on since
+                _accepted.Add(e.Id);
+                Acknowledge(relay, e.Id);
                 return;
             }
         }
         var owed = _hooks.Where(h => h.Wants(e.Kind)).Select(h => new WebhookEnqueued(h.Name, e)).ToList();
-        if (owed.Count == 0) return;
+        if (owed.Count == 0)
+        {
+            // not remembered: judging a resend again gives the same answer
+            Acknowledge(relay, e.Id);
+            return;
+        }
+        var left = owed.Count;
         PersistAll(owed, enqueued =>
         {
             ApplyEnqueued(enqueued);
             TryDeliver(enqueued.Webhook);
+            if (--left == 0) Acknowledge(relay, e.Id); // stored for every webhook that wants it
         });
+    }
+
+    /// <summary>Cluster mode: tells the relay that sent the event that it may forget it. Standalone events come from the
+    /// event stream, whose sender is dead letters: nobody to answer, and answering would only log dead letters.</summary>
+    private void Acknowledge(IActorRef relay, string eventId)
+    {
+        if (!_options.AcknowledgeEvents || relay.IsNobody() || relay.Equals(Context.System.DeadLetters)) return;
+        relay.Tell(new EventAccepted(eventId));
     }
 
     /// <summary>Starts a POST of the webhook's oldest pending event unless one is in flight or a retry is waiting.</summary>
@@ -233,7 +270,9 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
         if (++_deliveredSinceSnapshot < _options.SnapshotEvery) return;
         _deliveredSinceSnapshot = 0;
         SaveSnapshot(new NotifierSnapshot([.. _outboxes.Select(kv =>
-            new OutboxSnapshot(kv.Key, kv.Value.Delivered, kv.Value.Dropped, [.. kv.Value.Pending]))]));
+            new OutboxSnapshot(kv.Key, kv.Value.Delivered, kv.Value.Dropped, [.. kv.Value.Pending]))],
+            // standalone nothing is resent, so the ids would only make every snapshot larger
+            _options.AcknowledgeEvents ? [.. _accepted.OldestFirst] : null));
     }
 
     private WebhookStatusReply Status() => new([.. _hooks.Select(h =>

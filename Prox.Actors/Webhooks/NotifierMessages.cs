@@ -13,9 +13,17 @@ public sealed record WebhookEnqueued(string Webhook, ProxEvent Event) : INotifie
 public sealed record WebhookDelivered(string Webhook, string EventId) : INotifierPersisted;
 
 /// <summary>The whole outbox, saved every few deliveries so recovery replays only what followed.</summary>
-public sealed record NotifierSnapshot(ImmutableArray<OutboxSnapshot> Outboxes) : INotifierPersisted;
+/// <param name="AcceptedEventIds">The most recently accepted event ids, oldest first (<see cref="RecentEventIds"/>), so
+/// a relay's resend after the snapshot is still recognised. Null in snapshots stored before it existed, which still
+/// load (the set then holds only what the journal after them replays).</param>
+public sealed record NotifierSnapshot(ImmutableArray<OutboxSnapshot> Outboxes, ImmutableArray<string>? AcceptedEventIds = null)
+    : INotifierPersisted;
 
 public sealed record OutboxSnapshot(string Webhook, long Delivered, long Dropped, ImmutableArray<ProxEvent> Pending);
+
+/// <summary>Cluster mode, Notifier → the relay that sent the event: the event is stored for every webhook that wants it
+/// (or no webhook wants it), so the relay can forget it. Until this arrives the relay sends the event again.</summary>
+public sealed record EventAccepted(string EventId) : Cluster.IClusterMessage;
 
 /// <summary>Query: each webhook's delivery state → <see cref="WebhookStatusReply"/>. Both cross nodes in cluster mode,
 /// where any node's <c>/status</c> asks the Notifier singleton.</summary>

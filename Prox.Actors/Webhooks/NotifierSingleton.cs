@@ -18,6 +18,9 @@ namespace Prox.Actors.Webhooks;
 /// node starts the Notifier, which replays the outbox from the journal and delivers what is still pending, from the
 /// oldest. A POST that was in flight on the old node is sent again (same <c>Idempotency-Key</c>: at least once, as
 /// after any restart). Meanwhile every node's proxy buffers events (up to 1000) and sends them to the new singleton.
+/// When the oldest node crashes instead, events sent to it until it is removed are lost on the way or with it; each
+/// node's relay keeps every event until the Notifier acknowledges it (<see cref="EventAccepted"/>) and sends it again,
+/// and the Notifier ignores ids it already accepted, so those still become exactly one webhook.
 /// </remarks>
 public static class NotifierSingleton
 {
@@ -39,11 +42,12 @@ public static class NotifierSingleton
             ManagerName + "-proxy");
     }
 
-    /// <summary>The singleton: <see cref="NotifierSupervision.Props"/> with repeated pool events dropped and a supervisor
+    /// <summary>The singleton: <see cref="NotifierSupervision.Props"/> with repeated pool events dropped, each event
+    /// acknowledged to its relay (<see cref="EventAccepted"/>) and a supervisor
     /// that stops for good on <see cref="NotifierHandover"/>.</summary>
     public static Props Props(ImmutableArray<WebhookConfig> hooks, IWebhookSender sender, NotifierOptions? options = null) =>
         BackoffSupervisor.Props(NotifierSupervision.Backoff(hooks, sender,
-                (options ?? NotifierOptions.Default) with { DropRepeatedPoolState = true })
+                (options ?? NotifierOptions.Default) with { DropRepeatedPoolState = true, AcknowledgeEvents = true })
             .WithFinalStopMessage(m => m is NotifierHandover));
 }
 

@@ -213,6 +213,124 @@ public class NotifierTests : TestKit
         Assert.Equal(2, s.Delivered); // totals survive too
     }
 
+    private static readonly NotifierOptions Acknowledging = NoJitter with { AcknowledgeEvents = true };
+
+    [Fact]
+    public void ResentEvent_EnqueuedOnce_AcknowledgedTwice()
+    {
+        var sender = new ScriptedSender();
+        var relay = CreateTestProbe();
+        var notifier = Start(sender, Acknowledging, Hook("a"), Hook("b"));
+        var e = Event();
+
+        notifier.Tell(e, relay.Ref);
+        Assert.Equal(e.Id, relay.ExpectMsg<EventAccepted>().EventId); // stored for both webhooks by then
+        notifier.Tell(e, relay.Ref); // the relay's resend: its ack crossed it
+        Assert.Equal(e.Id, relay.ExpectMsg<EventAccepted>().EventId);
+
+        Until(() => sender.Calls.Count == 2);
+        Assert.Equal(1, StatusOf(notifier, "a").Pending);
+        Assert.Equal(1, StatusOf(notifier, "b").Pending);
+        Assert.Equal(2, sender.Calls.Count); // one POST per webhook, not two
+    }
+
+    [Fact]
+    public void EventNoWebhookWants_AcknowledgedAtOnce_NothingStored()
+    {
+        var sender = new ScriptedSender();
+        var relay = CreateTestProbe();
+        var notifier = Start(sender, Acknowledging, Hook("a", [ProxEventKinds.PoolDown]));
+        var e = Event(ProxEventKinds.BackendUp);
+
+        notifier.Tell(e, relay.Ref);
+        Assert.Equal(e.Id, relay.ExpectMsg<EventAccepted>().EventId);
+        Assert.Equal(0, StatusOf(notifier, "a").Pending);
+        Assert.Empty(sender.Calls);
+    }
+
+    [Fact]
+    public void RepeatedPoolEventDropped_Acknowledged_ItsResendStaysDropped()
+    {
+        var sender = new ScriptedSender();
+        var relay = CreateTestProbe();
+        var notifier = Start(sender, Acknowledging with { DropRepeatedPoolState = true }, Hook("a"));
+        var (down1, down2, up) = (Event(ProxEventKinds.PoolDown), Event(ProxEventKinds.PoolDown), Event(ProxEventKinds.PoolUp));
+
+        foreach (var e in new[] { down1, down2, up }) notifier.Tell(e, relay.Ref);
+        Assert.Equal([down1.Id, down2.Id, up.Id], relay.ReceiveN(3).Cast<EventAccepted>().Select(m => m.EventId));
+        // down2's resend after the pool came up must not pass as a new transition
+        notifier.Tell(down2, relay.Ref);
+        Assert.Equal(down2.Id, relay.ExpectMsg<EventAccepted>().EventId);
+        UntilOk(() => Assert.Equal(2, StatusOf(notifier, "a").Pending));
+    }
+
+    [Theory]
+    [InlineData(false)] // standalone: never acknowledges
+    [InlineData(true)]  // acknowledging, but an event without a sender has nobody to answer
+    public void EventWithoutRelay_NotAcknowledged_NoDeadLetters(bool acknowledging)
+    {
+        var sender = new ScriptedSender();
+        var notifier = Start(sender, acknowledging ? Acknowledging : NoJitter, Hook("a"));
+        var relay = CreateTestProbe();
+        Sys.EventStream.Subscribe(relay.Ref, typeof(Akka.Event.DeadLetter));
+
+        notifier.Tell(Event(), ActorRefs.NoSender); // what the event stream does
+        if (acknowledging) notifier.Tell(Event(), ActorRefs.Nobody);
+        else notifier.Tell(Event(), relay.Ref);
+        Until(() => sender.Calls.Count == 1);
+        UntilOk(() => Assert.Equal(2, StatusOf(notifier, "a").Pending));
+        relay.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // neither an ack nor a dead letter
+    }
+
+    [Theory]
+    [InlineData(100)] // the accepted ids are rebuilt from the replayed WebhookEnqueued events
+    [InlineData(1)]   // the accepted ids come from the snapshot (the journal before it is deleted)
+    public void Restart_ResentEventAlreadyAccepted_AcknowledgedNotEnqueuedAgain(int snapshotEvery)
+    {
+        var sender = new ScriptedSender();
+        var relay = CreateTestProbe();
+        var options = Acknowledging with { SnapshotEvery = snapshotEvery };
+        var notifier = Start(sender, options, Hook("a"));
+        var (e1, e2) = (Event(), Event());
+        notifier.Tell(e1, relay.Ref);
+        notifier.Tell(e2, relay.Ref);
+        relay.ReceiveN(2);
+        Until(() => sender.Calls.Count == 1);
+        sender.Calls.Single().Answer.SetResult(new WebhookResponse(200, null));
+        Until(() => sender.Calls.Count == 2);
+        sender.Calls.Last().Answer.SetResult(new WebhookResponse(200, null));
+        UntilOk(() => Assert.Equal(2, StatusOf(notifier, "a").Delivered));
+
+        Watch(notifier);
+        Sys.Stop(notifier);
+        ExpectTerminated(notifier);
+        var again = new ScriptedSender();
+        var restarted = Start(again, options, Hook("a"));
+        restarted.Tell(e1, relay.Ref); // a resend that was on its way while the Notifier moved
+        restarted.Tell(e2, relay.Ref);
+
+        Assert.Equal([e1.Id, e2.Id], relay.ReceiveN(2).Cast<EventAccepted>().Select(m => m.EventId));
+        var s = StatusOf(restarted, "a");
+        Assert.Equal((0, 2L), (s.Pending, s.Delivered));
+        Assert.Empty(again.Calls);
+    }
+
+    [Fact]
+    public void Snapshot_StoredBeforeAcceptedIds_StillLoads()
+    {
+        const string oldShape = """
+            {"outboxes":[{"webhook":"a","delivered":3,"dropped":1,"pending":[
+              {"id":"0000000003e8-0000abcd","timestamp":"2026-11-26T12:00:00+00:00","kind":"backend-down","route":"r","backend":"b","detail":"d"}]}]}
+            """;
+        var serializer = (NotifierSerializer)Sys.Serialization.FindSerializerForType(typeof(NotifierSnapshot));
+
+        var back = (NotifierSnapshot)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(oldShape), NotifierSerializer.SnapshotManifest);
+
+        Assert.Null(back.AcceptedEventIds);
+        var outbox = Assert.Single(back.Outboxes);
+        Assert.Equal(("a", 3L, 1L, "0000000003e8-0000abcd"), (outbox.Webhook, outbox.Delivered, outbox.Dropped, outbox.Pending.Single().Id));
+    }
+
     [Fact]
     public void Serializer_BoundForPersistedTypes_RoundTrips()
     {
@@ -222,6 +340,7 @@ public class NotifierTests : TestKit
             new WebhookEnqueued("a", e),
             new WebhookDelivered("a", e.Id),
             new NotifierSnapshot([new OutboxSnapshot("a", 3, 1, [e])]),
+            new NotifierSnapshot([new OutboxSnapshot("a", 3, 1, [e])], [e.Id, "0000000003e8-0000abcd"]),
         ];
         foreach (var value in values)
         {
