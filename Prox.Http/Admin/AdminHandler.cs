@@ -23,6 +23,10 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
 
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long <c>/status</c> waits for the webhook Notifier: it is left out when the Notifier is restarting
+    /// (its journal failed) or, in a cluster, its node is unreachable until the singleton has moved.</summary>
+    private static readonly TimeSpan WebhookStatusTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>How many of the newest events <c>/status</c> shows.</summary>
     public const int StatusEvents = 200;
 
@@ -188,8 +192,23 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
         });
     }
 
+    /// <summary>The Notifier's delivery state; null when it does not answer in time (the rest of /status still answers).</summary>
+    private async Task<WebhookStatusReply?> WebhookStatusAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await rt.Supervisor.Ask<WebhookStatusReply>(GetWebhookStatus.Instance, WebhookStatusTimeout, ct);
+        }
+        catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
+        {
+            return null; // a client gone away is answered by nobody anyway
+        }
+    }
+
     private async Task StatusAsync(HttpContext ctx)
     {
+        // asked alongside the rest: in a cluster the Notifier is a singleton on another node, possibly unreachable
+        var webhooksAsked = WebhookStatusAsync(ctx.RequestAborted);
         ProxStatus status;
         EventsPage events;
         try
@@ -203,15 +222,7 @@ public sealed class AdminHandler(ProxRuntime rt, AdminAudit audit, IConfigReload
                 "The actor system did not answer in time.", retryAfterSeconds: 1);
             return;
         }
-        WebhookStatusReply? webhooks;
-        try
-        {
-            webhooks = await rt.Supervisor.Ask<WebhookStatusReply>(GetWebhookStatus.Instance, AskTimeout, ctx.RequestAborted);
-        }
-        catch (AskTimeoutException)
-        {
-            webhooks = null; // the Notifier is restarting (its journal failed): the rest of /status still answers
-        }
+        var webhooks = await webhooksAsked;
 
         var now = DateTimeOffset.UtcNow;
         var gc = GC.GetGCMemoryInfo();
