@@ -10,7 +10,9 @@ using Prox.Actors.Webhooks;
 namespace Prox.Actors;
 
 /// <summary>Root of Prox's actor tree. Owns the event log, the ConfigStore, the webhook Notifier (when webhooks are
-/// configured) and the RouteManager (later also the key store).</summary>
+/// configured) and the RouteManager (later also the key store). In cluster mode the ConfigStore and the Notifier are
+/// cluster singletons reached through proxies, an event relay shares this node's events, and the routes' backends are
+/// sharded entities (<see cref="Backends.IBackendActors"/>); see docs/cluster.md.</summary>
 public sealed class ProxSupervisor : ReceiveActor
 {
     private IActorRef _routes = ActorRefs.Nobody;

@@ -123,9 +123,11 @@ public sealed class BackendEntity : ReceiveActor, IWithTimers
 
     private void OnSeed(BackendCarry? carry)
     {
-        if (_backend is not null || LocalConfig() is not { } local) return;
+        if (_backend is not null) return;
         _seeding = false;
         Timers.Cancel("seed");
+        // this node lost the backend meanwhile (a newer config version): the next subscription asks again
+        if (LocalConfig() is not { } local) return;
         StartBackend(local.Route, local.Backend, local.Fingerprint, carry?.Fingerprint == local.Fingerprint ? carry : null);
     }
 

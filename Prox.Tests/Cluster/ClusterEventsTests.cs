@@ -13,6 +13,7 @@ namespace Prox.Tests.Cluster;
 /// Notifier (a cluster singleton), so a webhook goes out once per event, not once per node. Events are published on a
 /// node's local event stream as its actors would.
 /// </summary>
+[Collection(ClusterCollections.Processes)]
 public class ClusterEventsTests
 {
     private const string Kinds = """["backend-down", "backend-up", "pool-down", "pool-up", "backend-ejected"]""";

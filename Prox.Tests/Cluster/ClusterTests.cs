@@ -8,6 +8,7 @@ using Xunit;
 namespace Prox.Tests.Cluster;
 
 /// <summary>Cluster mode (preview): in-process Prox nodes on Akka.Remote port 0, the first seeding itself.</summary>
+[Collection(ClusterCollections.InProcess)]
 public class ClusterTests
 {
     private static string Routes(TestBackend backend) => $$"""routes.api.backends = [ { url = "{{backend.Url}}" } ]""";

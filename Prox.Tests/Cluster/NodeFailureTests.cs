@@ -12,6 +12,7 @@ namespace Prox.Tests.Cluster;
 /// every request, down and remove it, take over the backends it owned and probe them; restarted on the same config it
 /// rejoins and agrees with them.
 /// </summary>
+[Collection(ClusterCollections.Processes)]
 public sealed class NodeFailureTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(30);

@@ -14,6 +14,7 @@ namespace Prox.Tests.Cluster;
 /// node's relay resends them until the new Notifier acknowledges them, so every event raised in that window is still
 /// exactly one webhook.
 /// </summary>
+[Collection(ClusterCollections.Processes)]
 public sealed class NotifierNodeKilledTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(30);

@@ -7,6 +7,7 @@ using Xunit;
 namespace Prox.Tests.Cluster;
 
 /// <summary>Cluster mode: each backend's actor is a sharded entity owned by one node; every node's routes follow it.</summary>
+[Collection(ClusterCollections.InProcess)]
 public sealed class ShardedBackendsTests
 {
     private const int IntervalMs = 200;

@@ -11,6 +11,7 @@ namespace Prox.Tests.Cluster;
 /// The shared ConfigStore (cluster mode): one history with one version sequence in the shared PostgreSQL database;
 /// a change applied on any node (admin API or file) is applied on every node; a node that starts later catches up.
 /// </summary>
+[Collection(ClusterCollections.InProcess)]
 public class SharedConfigTests
 {
     private static readonly TimeSpan Propagation = TimeSpan.FromSeconds(20);

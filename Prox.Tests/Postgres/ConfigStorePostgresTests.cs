@@ -23,7 +23,8 @@ public sealed class ConfigStorePostgresTests : TestKit
         _db = db;
     }
 
-    private void Until(Func<bool> condition) => AwaitCondition(condition, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(10));
+    // trimming runs after the reply, as deletes on a shared server: generous under a loaded suite, polled every 10 ms
+    private void Until(Func<bool> condition) => AwaitCondition(condition, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10));
 
     private static async Task<ConfigVersion> Record(IActorRef store, string source, string text) =>
         (await store.Ask<ConfigVersionRecorded>(new RecordConfigVersion(source, source, "c", text), TimeSpan.FromSeconds(10))).Version;
