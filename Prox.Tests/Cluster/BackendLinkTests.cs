@@ -204,29 +204,3 @@ public sealed class BackendKeyTests
         Assert.NotEqual(BackendKey.Fingerprint(route, a), BackendKey.Fingerprint(route with { Passive = route.Passive with { FailuresToEject = 9 } }, a));
     }
 }
-
-/// <summary>What must not cross nodes: the half-open permits are an object on the owner's node.</summary>
-public sealed class BackendMessagesSerializationTests : TestKit
-{
-    public BackendMessagesSerializationTests() : base(ClusterSerializer.Hocon)
-    {
-    }
-
-    private T RoundTrip<T>(T message) where T : class
-    {
-        var serializer = Sys.Serialization.FindSerializerFor(message);
-        var manifest = ((Akka.Serialization.SerializerWithStringManifest)serializer).Manifest(message);
-        return (T)Sys.Serialization.Deserialize(serializer.ToBinary(message), serializer.Identifier, manifest);
-    }
-
-    [Fact]
-    public void TrialPermits_StayOnTheirNode()
-    {
-        var trial = RoundTrip(new TrialOutcome("r/a", OutcomeKind.Success, 200, 12) { Trial = new HalfOpenPermits(1) });
-        Assert.Null(trial.Trial);
-        Assert.Equal(200, trial.Status);
-        var update = new BackendStateUpdate("r/a", "akka.tcp://prox@h:1", 9, 3, true, null, DateTimeOffset.UnixEpoch, "fp")
-            { Trials = new HalfOpenPermits(2) };
-        Assert.Equal(update with { Trials = null }, RoundTrip(update));
-    }
-}

@@ -1,3 +1,5 @@
+using Prox.Actors.Breaker;
+using Prox.Actors.Backends;
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
@@ -68,5 +70,17 @@ public class ClusterSerializerTests : TestKit
         Assert.Equal("prox-event.v1", serializer.Manifest(Event));
         Assert.Equal("webhook-status-get.v1", serializer.Manifest(GetWebhookStatus.Instance));
         Assert.Equal("webhook-status.v1", serializer.Manifest(Status));
+    }
+
+    [Fact]
+    public void TrialPermits_StayOnTheirNode()
+    {
+        // the half-open permits are an object on the owner's node: they never cross nodes
+        var trial = RoundTrip(new TrialOutcome("r/a", OutcomeKind.Success, 200, 12) { Trial = new HalfOpenPermits(1) });
+        Assert.Null(trial.Trial);
+        Assert.Equal(200, trial.Status);
+        var update = new BackendStateUpdate("r/a", "akka.tcp://prox@h:1", 9, 3, true, null, DateTimeOffset.UnixEpoch, "fp")
+            { Trials = new HalfOpenPermits(2) };
+        Assert.Equal(update with { Trials = null }, RoundTrip(update));
     }
 }
