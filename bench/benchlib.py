@@ -84,8 +84,8 @@ def parse_wrk(path):
 
 # ---------------------------------------------------------------- summary
 
-TARGET_ORDER = ["direct", "nginx", "haproxy", "yarp", "prox"]
-LABEL = {"direct": "direct (no proxy)", "nginx": "nginx", "haproxy": "HAProxy", "yarp": "bare YARP", "prox": "Prox"}
+TARGET_ORDER = ["direct", "nginx", "haproxy", "yarp", "prox", "base"]
+LABEL = {"direct": "direct (no proxy)", "nginx": "nginx", "haproxy": "HAProxy", "yarp": "bare YARP", "prox": "Prox", "base": "Prox (base build)"}
 BODY_ORDER = ["100b", "4k"]
 
 
@@ -159,6 +159,10 @@ def summarize(raw_path, out_path):
         ("Prox/nginx req/s", "prox", "nginx", "rps"),
         ("YARP/nginx req/s", "yarp", "nginx", "rps"),
         ("HAProxy/nginx req/s", "haproxy", "nginx", "rps"),
+        ("base/YARP req/s", "base", "yarp", "rps"),
+        ("base/YARP p99", "base", "yarp", "p99_ms"),
+        ("Prox/base req/s", "prox", "base", "rps"),
+        ("Prox/base p99", "prox", "base", "p99_ms"),
     ]
     idx = {(r["target"], r["body"], int(r["conns"]), int(r["repeat"])): r for r in rows}
     lines.append("")

@@ -4,7 +4,7 @@
 #
 # usage: bench/run.sh [options]            (every option also has an env form, shown in brackets)
 #   --quick               smoke test: warm-up 5 s, duration 3 s, 1 repeat          [QUICK=1]
-#   --targets LIST        comma/space list of direct,nginx,haproxy,yarp,prox       [TARGETS]
+#   --targets LIST        comma/space list of direct,nginx,haproxy,yarp,prox,base  [TARGETS]
 #   --bodies LIST         100b,4k                                                  [BODIES]
 #   --conns LIST          wrk connection counts, e.g. 10,50                        [CONNS]
 #   --repeats N           repeats (outer loop; targets interleave inside)          [REPEATS=3]
@@ -21,6 +21,8 @@
 #   YARP_ENV="K=V ..."    env for bare YARP (defaults to PROX_ENV so both run with the same GC settings;
 #                         set YARP_ENV="" explicitly to give YARP none)
 # PROX_DLL=path         bench this prox.dll instead of Prox.Hosting/bin/Release/net10.0/prox.dll
+# PROX_BASE_DLL=path    with target `base`: a second Prox build (e.g. the commit before a change) measured
+#                       in the same run, interleaved with the others; the summary adds Prox/base ratios
 # CPU pinning: LOAD_CPU=0 (wrk + backend nginx), PROXY_CPU=1 (proxy under test).
 set -euo pipefail
 
@@ -79,7 +81,7 @@ read -r -a TARGETS <<<"${TARGETS//,/ }"
 read -r -a BODIES <<<"${BODIES//,/ }"
 read -r -a CONNS <<<"${CONNS//,/ }"
 for t in "${TARGETS[@]}"; do
-    case "$t" in direct|nginx|haproxy|yarp|prox) ;; *) die "unknown target '$t'" ;; esac
+    case "$t" in direct|nginx|haproxy|yarp|prox|base) ;; *) die "unknown target '$t'" ;; esac
 done
 for b in "${BODIES[@]}"; do
     case "$b" in 100b|4k) ;; *) die "unknown body '$b' (100b or 4k)" ;; esac
@@ -131,16 +133,17 @@ NCPU=$(nproc --all)
 ((LOAD_CPU < NCPU && PROXY_CPU < NCPU)) || die "need CPUs $LOAD_CPU and $PROXY_CPU, machine has $NCPU"
 
 # ------------------------------------------------------------------ ports
-# backend, nginx, haproxy, yarp, prox, prox-admin
+# backend, nginx, haproxy, yarp, prox, prox-admin, base, base-admin
 if [[ -n "$PORT_BASE" ]]; then
-    PORTS=($(seq "$PORT_BASE" $((PORT_BASE + 5))))
+    PORTS=($(seq "$PORT_BASE" $((PORT_BASE + 7))))
 else
-    PORTS=($(python3 "$LIB" free-ports 6)) || die "could not find free ports"
+    PORTS=($(python3 "$LIB" free-ports 8)) || die "could not find free ports"
 fi
 python3 "$LIB" check-ports "${PORTS[@]}" || die "port(s) busy; pick another PORT_BASE or free them"
 BACKEND_PORT=${PORTS[0]}
-declare -A PORT=([direct]=${PORTS[0]} [nginx]=${PORTS[1]} [haproxy]=${PORTS[2]} [yarp]=${PORTS[3]} [prox]=${PORTS[4]})
+declare -A PORT=([direct]=${PORTS[0]} [nginx]=${PORTS[1]} [haproxy]=${PORTS[2]} [yarp]=${PORTS[3]} [prox]=${PORTS[4]} [base]=${PORTS[6]})
 PROX_ADMIN_PORT=${PORTS[5]}
+BASE_ADMIN_PORT=${PORTS[7]}
 
 # ------------------------------------------------------------------ run dir, cleanup
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -333,6 +336,8 @@ prox {
 }
 EOF
 
+sed -e "s/${PORT[prox]}/${PORT[base]}/; s/$PROX_ADMIN_PORT/$BASE_ADMIN_PORT/" "$WORK/prox.conf" >"$WORK/base.conf"
+
 # ------------------------------------------------------------------ builds
 YARP_DLL="$HERE/BareYarp/bin/Release/net10.0/BareYarp.dll"
 PROX_DLL_GIVEN=${PROX_DLL:+1}
@@ -359,6 +364,9 @@ if has_target prox; then
         PROX_OK=1
     fi
     [[ "$PROX_OK" == 1 && ! -f "$PROX_DLL" ]] && { PROX_OK=0; skip prox "$PROX_DLL not found"; }
+fi
+if has_target base; then
+    [[ -n "${PROX_BASE_DLL:-}" && -f "$PROX_BASE_DLL" ]] || die "target base needs PROX_BASE_DLL=path/to/prox.dll (a Release build)"
 fi
 
 # ------------------------------------------------------------------ start everything
@@ -394,23 +402,26 @@ if has_target yarp; then
     collect_pids yarp; check_bodies yarp || die "bare YARP returns wrong bodies"
     ACTIVE+=(yarp)
 fi
-if has_target prox && [[ "$PROX_OK" == 1 ]]; then
+start_prox() {   # target dll admin-port
+    local t=$1 dll=$2 admin=$3
     # shellcheck disable=SC2086
-    start prox "$PROXY_CPU" env $PROX_ENV dotnet "$PROX_DLL" run --config "$WORK/prox.conf"
-    if ! wait_http prox "http://127.0.0.1:$PROX_ADMIN_PORT/healthz" 30; then
-        skip prox "no 200 from http://127.0.0.1:$PROX_ADMIN_PORT/healthz within 30s (log: $RUN_DIR/logs/prox.log)"
-        stop_pid "${MAIN_PID[prox]}"
-    elif ! { for _ in 1 2 3 4 5 6 7 8 9 10; do check_bodies prox 3>/dev/null && break; sleep 0.5; done; check_bodies prox; }; then
-        skip prox "healthz ok but proxying http://127.0.0.1:${PORT[prox]}/ -> backend returns wrong bodies"
-        stop_pid "${MAIN_PID[prox]}"
+    start "$t" "$PROXY_CPU" env $PROX_ENV dotnet "$dll" run --config "$WORK/$t.conf"
+    if ! wait_http "$t" "http://127.0.0.1:$admin/healthz" 30; then
+        skip "$t" "no 200 from http://127.0.0.1:$admin/healthz within 30s (log: $RUN_DIR/logs/$t.log)"
+        stop_pid "${MAIN_PID[$t]}"
+    elif ! { for _ in 1 2 3 4 5 6 7 8 9 10; do check_bodies "$t" 3>/dev/null && break; sleep 0.5; done; check_bodies "$t"; }; then
+        skip "$t" "healthz ok but proxying http://127.0.0.1:${PORT[$t]}/ -> backend returns wrong bodies"
+        stop_pid "${MAIN_PID[$t]}"
     else
-        collect_pids prox
-        ACTIVE+=(prox)
+        collect_pids "$t"
+        ACTIVE+=("$t")
     fi
-fi
+}
+if has_target prox && [[ "$PROX_OK" == 1 ]]; then start_prox prox "$PROX_DLL" "$PROX_ADMIN_PORT"; fi
+if has_target base; then start_prox base "$PROX_BASE_DLL" "$BASE_ADMIN_PORT"; fi
 ((${#ACTIVE[@]} > 0)) || die "no targets to measure"
 
-is_dotnet() { [[ "$1" == yarp || "$1" == prox ]]; }
+is_dotnet() { [[ "$1" == yarp || "$1" == prox || "$1" == base ]]; }
 
 # ------------------------------------------------------------------ meta + estimate
 n_dotnet=0; n_native=0
@@ -434,6 +445,7 @@ gc_props() { [[ -f "$1" ]] && python3 -c 'import json,sys; p=json.load(open(sys.
     echo "PROX_ENV: ${PROX_ENV:-(none)}"
     echo "YARP_ENV: ${YARP_ENV:-(none)}"
     echo "prox dll: $PROX_DLL"
+    has_target base && echo "base dll: $PROX_BASE_DLL"
     echo "runtimeconfig GC (prox): $(gc_props "${PROX_DLL%.dll}.runtimeconfig.json")"
     echo "runtimeconfig GC (yarp): $(gc_props "${YARP_DLL%.dll}.runtimeconfig.json")"
     [[ -n "$SKIPPED" ]] && printf 'skipped:\n%s' "$SKIPPED"
