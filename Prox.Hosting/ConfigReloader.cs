@@ -122,8 +122,16 @@ public sealed class ConfigReloader : IConfigReloader, IDisposable
     {
         // the apply is abandoned (if it has not started) when the caller goes away or stops waiting
         using var abandoned = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        abandoned.CancelAfter(AskTimeout);
-        var reply = await _applier.Value.Ask<ConfigApplyReply>(message(abandoned.Token), AskTimeout, ct);
+        ConfigApplyReply reply;
+        try
+        {
+            reply = await _applier.Value.Ask<ConfigApplyReply>(message(abandoned.Token), AskTimeout, ct);
+        }
+        finally
+        {
+            // answered: nothing is left to abandon; timed out or cancelled: an apply still queued must not start
+            abandoned.Cancel();
+        }
         return reply switch
         {
             ConfigTextApplied a => ReloadResult.Success(a.Changes, a.RestartNeeded) with

@@ -26,6 +26,7 @@ public interface IRunningConfig
 /// waits. Answered with <see cref="ServingStarted"/>.</summary>
 public sealed record StartServing(ConfigStoreState State);
 
+/// <summary>The routes run on the chosen config; every apply that waited for start-up runs next.</summary>
 /// <param name="Version">The version Prox runs: the one it resumed, or the file's new one; null when it started from
 /// text, or when the store did not answer the recording.</param>
 public sealed record ServingStarted(ConfigVersion? Version);
@@ -47,6 +48,7 @@ public sealed record ApplyConfigText(string Text, string Source, string Author, 
 /// <param name="Origin">The node that applied it first; null when it came from asking the store.</param>
 public sealed record FollowConfigVersion(ConfigVersion Version, string? Origin);
 
+/// <summary>The followed version is applied, or was skipped (not newer, already running, or invalid here).</summary>
 public sealed record VersionFollowed
 {
     public static readonly VersionFollowed Instance = new();
