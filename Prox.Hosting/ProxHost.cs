@@ -122,7 +122,7 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton(Time);
         builder.Services.AddSingleton<AdminAudit>();
         builder.Services.AddSingleton(sp => new ConfigReloader(ConfigPath, sp.GetRequiredService<ProxRuntime>(),
-            () => sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<ILogger<ConfigReloader>>(), watch));
+            () => sp.GetRequiredService<ActorSystem>(), watch));
         builder.Services.AddSingleton<IConfigReloader>(sp => sp.GetRequiredService<ConfigReloader>());
         if (Config.Cluster.Enabled)
             builder.Services.AddSingleton(sp => new ClusterStatus(() => sp.GetRequiredService<ActorSystem>(), () => _sharded?.Stats));

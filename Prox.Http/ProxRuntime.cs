@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Prox.Actors.Config;
+using Prox.Actors.ConfigApply;
 using Prox.Actors.Routing;
 using Prox.Http.Cache;
 using Prox.Http.Forwarding;
@@ -9,6 +10,7 @@ namespace Prox.Http;
 /// <summary>What the HTTP side needs from the composition root: the config, the snapshot store and the actor tree.</summary>
 /// <param name="time">The clock of the response cache (tests pass a fake one); the system clock by default.</param>
 public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func<IActorRef> supervisor, TimeProvider? time = null)
+    : IRunningConfig
 {
     private readonly Lazy<IActorRef> _supervisor = new(supervisor);
     private volatile ProxConfig _config = config;
@@ -27,31 +29,20 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
     /// <summary>The process-wide response store of every route with <c>cache</c> on.</summary>
     public ResponseCache Cache { get; } = new(time ?? TimeProvider.System, config.Cache.MaxMemoryBytes);
 
-    /// <summary>Switches to the config chosen at start-up (the file, or the stored version Prox resumes). Only what is
-    /// bound before the config history is read (listeners, server limits, persistence, history size) stays the file's.</summary>
+    /// <summary>Switches to the config chosen at start-up (the file, or the stored version Prox resumes). What was bound
+    /// while the host was built stays the file's (<see cref="StartOnlySettings.ForStart"/>).</summary>
     public void Start(ProxConfig chosen)
     {
-        var file = _config;
         _trusted = new TrustedProxies(chosen.TrustedProxies);
-        _config = chosen with
-        {
-            Listen = file.Listen, Admin = file.Admin with { Tokens = chosen.Admin.Tokens }, Limits = file.Limits,
-            Persistence = file.Persistence, ConfigHistory = file.ConfigHistory, Cluster = file.Cluster,
-        };
+        _config = StartOnlySettings.ForStart(_config, chosen);
     }
 
-    /// <summary>Switches to a reloaded config. Settings bound at start-up (listeners, server limits) keep their
-    /// running values: the reloader warns that they need a restart.</summary>
+    /// <summary>Switches to a reloaded config. Settings bound at start keep their running values
+    /// (<see cref="StartOnlySettings.ForReload"/>): the applier warns that they need a restart.</summary>
     public void Apply(ProxConfig next)
     {
-        var running = _config;
         _trusted = new TrustedProxies(next.TrustedProxies);
         Cache.SetMaxBytes(next.Cache.MaxMemoryBytes);
-        _config = next with
-        {
-            // admin tokens apply at once (they are checked per request); the admin listeners need a restart
-            Listen = running.Listen, Admin = running.Admin with { Tokens = next.Admin.Tokens }, Limits = running.Limits,
-            Webhooks = running.Webhooks, Persistence = running.Persistence, ConfigHistory = running.ConfigHistory, Cluster = running.Cluster,
-        };
+        _config = StartOnlySettings.ForReload(_config, next);
     }
 }
