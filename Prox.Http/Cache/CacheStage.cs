@@ -5,14 +5,21 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Prox.Actors.Config;
-using Prox.Actors.Routing;
-using Prox.Http.Cache;
+using Prox.Http.Dedup;
+using Prox.Http.Forwarding;
+using Prox.Http.Pipeline;
 
-namespace Prox.Http.Forwarding;
+namespace Prox.Http.Cache;
 
-/// <summary>The request path of routes with a response cache: lookup before forwarding, store after it.</summary>
-public sealed partial class ProxyHandler
+/// <summary>
+/// The response cache (RFC 9111) of routes with <c>cache</c> on, for GET and HEAD: a fresh entry is answered here;
+/// a miss, a revalidation and the background refresh of a stale entry go through the <see cref="Forwarder"/>
+/// (a plain miss on a dedup route through <see cref="Coalescing"/>), and what comes back is stored. Other requests
+/// pass on at the cost of one null check.
+/// </summary>
+public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing coalescing, ILogger<CacheStage> log) : IProxyStage
 {
+    /// <summary>RFC 5861 §4: the statuses a stale entry can stand in for (stale-if-error).</summary>
     private static readonly ImmutableArray<int> StaleIfErrorStatuses = [500, 502, 503, 504];
 
     /// <summary>Response headers never stored: hop-by-hop ones, per-request ones, and the ones a hit recomputes.</summary>
@@ -35,23 +42,32 @@ public sealed partial class ProxyHandler
         "Cache-Control", "Content-Location", "Date", "ETag", "Expires", "Vary", "Last-Modified",
     };
 
-    private static ImmutableArray<int> HoldBackWithStale(ImmutableArray<int> retryStatuses, bool moreLeft) =>
-        moreLeft && !retryStatuses.IsDefaultOrEmpty ? [.. retryStatuses.Union(StaleIfErrorStatuses)] : StaleIfErrorStatuses;
-
-    private async Task CachedAsync(HttpContext ctx, RouteSlot slot, RouteSnapshot snap, CacheConfig cfg, string prefix, string requestId, bool trusted)
+    public ValueTask InvokeAsync(ProxyContext ctx, ProxyStageDelegate next)
     {
+        // routes without a cache pay one null check here and nothing else
+        var method = ctx.Http.Request.Method;
+        if (ctx.Snapshot.Config.Cache is { Enabled: true } cache && (HttpMethods.IsGet(method) || HttpMethods.IsHead(method)))
+            return new ValueTask(CachedAsync(ctx, cache));
+        return next(ctx);
+    }
+
+    private async Task CachedAsync(ProxyContext pc, CacheConfig cfg)
+    {
+        var ctx = pc.Http;
+        var snap = pc.Snapshot;
+        var requestId = pc.RequestId;
         var req = ctx.Request;
-        var cache = _rt.Cache;
+        var cache = rt.Cache;
         var stats = cache.StatsFor(snap.Id);
 
         // honoured from trusted peers only: anyone else could use it to pound the backends past the cache.
         // A bypassing GET still stores its response, so it also refreshes the entry (as nginx's proxy_cache_bypass).
-        var bypass = trusted && req.Headers.ContainsKey(_rt.Config.Cache.BypassHeader);
+        var bypass = pc.Trusted && req.Headers.ContainsKey(rt.Config.Cache.BypassHeader);
         // partial content is neither stored nor served from a full entry (yet)
         if (!bypass && req.Headers.ContainsKey("Range"))
         {
             Interlocked.Increment(ref stats.MissCount);
-            await ForwardCachedAsync(ctx, snap, prefix, requestId, trusted, "MISS");
+            await ForwardCachedAsync(pc, "MISS");
             return;
         }
 
@@ -70,7 +86,7 @@ public sealed partial class ProxyHandler
                     return;
                 case Freshness.StaleWhileRevalidate:
                     Interlocked.Increment(ref stats.StaleCount);
-                    if (entry.TryBeginRefresh()) StartRefresh(ctx, slot, snap, cfg, prefix, key, entry);
+                    if (entry.TryBeginRefresh()) StartRefresh(pc, cfg, key, entry);
                     await WriteEntryAsync(ctx, entry, now, "STALE", requestId);
                     return;
                 case Freshness.Expired:
@@ -80,18 +96,19 @@ public sealed partial class ProxyHandler
             }
         }
         // an expired entry with a validator is asked for conditionally; the client's own conditionals go as they are
-        var revalidate = (entry ?? expired) is { } old && (old.ETag is not null || old.LastModified is not null)
+        var validated = entry ?? expired;
+        var revalidate = validated is { } old && (old.ETag is not null || old.LastModified is not null)
             && !req.Headers.ContainsKey("If-None-Match") && !req.Headers.ContainsKey("If-Modified-Since")
-                ? new Revalidation(old) : null;
+                ? new Revalidation(old.ETag, old.LastModified) : null;
 
         var label = bypass ? "BYPASS" : "MISS";
         Forwarded result;
         if (HttpMethods.IsHead(req.Method))
         {
             // a HEAD response has no body to store; a later GET fills the entry HEAD can use
-            result = await ForwardCachedAsync(ctx, snap, prefix, requestId, trusted, label, entry, revalidate);
+            result = await ForwardCachedAsync(pc, label, entry, revalidate);
             Count(stats, bypass, result);
-            if (result == Forwarded.NotModified) await ServeRevalidatedAsync(ctx, snap.Id, cfg, key, revalidate!, requestId);
+            if (result == Forwarded.NotModified) await ServeRevalidatedAsync(ctx, snap.Id, cfg, key, validated!, revalidate!, requestId);
             return;
         }
 
@@ -103,7 +120,7 @@ public sealed partial class ProxyHandler
             // a plain miss on a route that also coalesces: identical misses in flight share one backend request
             // (nginx's proxy_cache_lock); whoever gets the response stores it
             if (!bypass && expired is null && revalidate is null
-                && snap.Config.Dedup is { Enabled: true } dedup && Dedup.Coalescing.Applies(dedup, req))
+                && snap.Config.Dedup is { Enabled: true } dedup && Coalescing.Applies(dedup, req))
             {
                 ctx.Response.OnStarting(static state =>
                 {
@@ -111,13 +128,13 @@ public sealed partial class ProxyHandler
                     if (!headers.ContainsKey(ProxTransformer.XCache)) headers[ProxTransformer.XCache] = "MISS";
                     return Task.CompletedTask;
                 }, ctx);
-                await Dedup.Coalescing.InvokeAsync(this, ctx, snap, dedup, prefix, requestId, trusted);
+                await coalescing.InvokeAsync(pc, dedup);
                 // a problem Prox wrote is no-store, so only a backend's response can be stored below
                 result = Forwarded.Backend;
             }
             else
             {
-                result = await ForwardCachedAsync(ctx, snap, prefix, requestId, trusted, label, entry, revalidate);
+                result = await ForwardCachedAsync(pc, label, entry, revalidate);
             }
         }
         finally
@@ -126,7 +143,7 @@ public sealed partial class ProxyHandler
         }
         Count(stats, bypass, result);
         if (result == Forwarded.NotModified)
-            await ServeRevalidatedAsync(ctx, snap.Id, cfg, key, revalidate!, requestId);
+            await ServeRevalidatedAsync(ctx, snap.Id, cfg, key, validated!, revalidate!, requestId);
         else if (result == Forwarded.Backend && tee.Captured is { } body && !ctx.RequestAborted.IsCancellationRequested)
             TryStore(snap.Id, cfg, key, req, ctx.Response, body, now);
     }
@@ -156,25 +173,26 @@ public sealed partial class ProxyHandler
     private void TryStore(string route, CacheConfig cfg, string key, HttpRequest req, HttpResponse resp, byte[] body, DateTimeOffset requestTime)
     {
         if (BuildEntry(route, cfg, key, req, resp.StatusCode, resp.Headers, body, requestTime) is { } entry)
-            _rt.Cache.Set(entry);
+            rt.Cache.Set(entry);
     }
 
     /// <summary>
     /// RFC 9111 §4.3.3-4: a 304 freshens the entry: its header fields replace the stored ones and the freshness is
     /// computed anew. The client gets the entry (its own request was not conditional, or it would have gone as is).
     /// </summary>
-    private async Task ServeRevalidatedAsync(HttpContext ctx, string route, CacheConfig cfg, string key, Revalidation r, string requestId)
+    private async Task ServeRevalidatedAsync(HttpContext ctx, string route, CacheConfig cfg, string key, CacheEntry old, Revalidation r,
+        string requestId)
     {
-        var now = _rt.Cache.Time.GetUtcNow();
-        var merged = new HeaderDictionary(r.Entry.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase));
+        var now = rt.Cache.Time.GetUtcNow();
+        var merged = new HeaderDictionary(old.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase));
         foreach (var (name, value) in r.NotModifiedHeaders!)
             if (!NotStoredHeaders.Contains(name) && !name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
                 merged[name] = value;
-        var entry = BuildEntry(route, cfg, key, ctx.Request, r.Entry.Status, merged, r.Entry.Body, now);
-        if (entry is not null) _rt.Cache.Set(entry);
-        else _rt.Cache.Remove(r.Entry); // the 304 made it unstorable (no-store, …): serve it this once
+        var entry = BuildEntry(route, cfg, key, ctx.Request, old.Status, merged, old.Body, now);
+        if (entry is not null) rt.Cache.Set(entry);
+        else rt.Cache.Remove(old); // the 304 made it unstorable (no-store, …): serve it this once
         ctx.Response.Clear();
-        await WriteEntryAsync(ctx, entry ?? r.Entry, now, "REVALIDATED", requestId);
+        await WriteEntryAsync(ctx, entry ?? old, now, "REVALIDATED", requestId);
     }
 
     /// <summary>The entry to store for this response, or null when RFC 9111 (or the size of the entry) says not to.</summary>
@@ -188,7 +206,7 @@ public sealed partial class ProxyHandler
             h.ContainsKey("Set-Cookie"), h.Vary, hasValidator);
         if (why != NotStorable.None) return null;
 
-        var now = _rt.Cache.Time.GetUtcNow();
+        var now = rt.Cache.Time.GetUtcNow();
         DateTimeOffset? date = CachePolicy.TryParseDate(h.Date.ToString(), out var d) ? d : null;
         // RFC 9111 §5.3: an Expires that does not parse means "already expired"
         DateTimeOffset? expires = !hasExpires ? null : CachePolicy.TryParseDate(h.Expires.ToString(), out var e) ? e : DateTimeOffset.MinValue;
@@ -248,15 +266,14 @@ public sealed partial class ProxyHandler
     /// <summary>Forwards for the cache: a failure is answered with the stale entry when there is one (stale-if-error),
     /// else as usual; a revalidation's 304 is reported, not sent.</summary>
     /// <param name="stale">An expired entry still within stale-if-error: served if every attempt fails.</param>
-    private async Task<Forwarded> ForwardCachedAsync(HttpContext ctx, RouteSnapshot snap, string prefix, string requestId, bool trusted,
-        string? label, CacheEntry? stale = null, Revalidation? revalidate = null)
+    private async Task<Forwarded> ForwardCachedAsync(ProxyContext pc, string? label, CacheEntry? stale = null, Revalidation? revalidate = null)
     {
-        var result = await ForwardAsync(ctx, snap, prefix, requestId, trusted, label, stale is not null, revalidate);
-        if (result.Failure == Failure.None)
+        var failure = await forwarder.ForwardAsync(pc, label, stale is not null ? StaleIfErrorStatuses : default, revalidate);
+        if (failure.IsNone)
             return revalidate?.NotModifiedHeaders is not null ? Forwarded.NotModified : Forwarded.Backend;
-        if (result.Failure == Failure.Client) return Forwarded.Failed;
-        if (stale is not null && await TryServeStaleAsync(ctx, stale, requestId)) return Forwarded.Stale;
-        await WriteFailureAsync(ctx, snap, result, requestId);
+        if (failure.Kind == ProxyFailureKind.Client) return Forwarded.Failed;
+        if (stale is not null && await TryServeStaleAsync(pc.Http, stale, pc.RequestId)) return Forwarded.Stale;
+        await failure.WriteAsync(pc);
         return Forwarded.Failed;
     }
 
@@ -264,7 +281,7 @@ public sealed partial class ProxyHandler
     {
         if (ctx.Response.HasStarted) return false;
         ctx.Response.Clear();
-        await WriteEntryAsync(ctx, stale, _rt.Cache.Time.GetUtcNow(), "STALE", requestId);
+        await WriteEntryAsync(ctx, stale, rt.Cache.Time.GetUtcNow(), "STALE", requestId);
         return true;
     }
 
@@ -292,54 +309,37 @@ public sealed partial class ProxyHandler
     /// Starts the one background refresh of a stale entry (stale-while-revalidate). It copies what it needs from the
     /// client's request now, as that request ends before the refresh does. Not yet routed through request coalescing.
     /// </summary>
-    private void StartRefresh(HttpContext ctx, RouteSlot slot, RouteSnapshot snap, CacheConfig cfg, string prefix, string key, CacheEntry stale)
+    private void StartRefresh(ProxyContext pc, CacheConfig cfg, string key, CacheEntry stale)
     {
-        var req = ctx.Request;
-        var bg = new DefaultHttpContext();
-        bg.Features.Set<IHttpRequestBodyDetectionFeature>(NoRequestBody.Instance);
-        bg.Request.Method = HttpMethods.Get;
-        bg.Request.Scheme = req.Scheme;
-        bg.Request.Host = req.Host;
-        bg.Request.PathBase = req.PathBase;
-        bg.Request.Path = req.Path;
-        bg.Request.QueryString = req.QueryString;
-        foreach (var (name, value) in req.Headers)
-            if (!NotRefreshedHeaders.Contains(name)) bg.Request.Headers[name] = value;
-        bg.Connection.RemoteIpAddress = ctx.Connection.RemoteIpAddress;
-        var trusted = _rt.TrustedProxies.IsTrusted(bg.Connection.RemoteIpAddress);
-        var requestId = RequestIds.Resolve(bg.Request, false);
+        var tee = new TeeStream(Stream.Null, cfg.MaxEntryBytes);
+        var bg = DetachedContext.Create(pc.Http, tee, out _, method: HttpMethods.Get, skipHeaders: NotRefreshedHeaders);
+        // a refresh is no client's request: its own request id, whatever the client sent
+        var background = pc.On(bg, RequestIds.New());
         // RefreshAsync catches and logs everything: nothing is left unobserved
-        _ = RefreshAsync(bg, slot, snap, cfg, prefix, key, stale, requestId, trusted);
+        _ = RefreshAsync(background, cfg, key, stale, tee);
     }
 
-    private async Task RefreshAsync(HttpContext bg, RouteSlot slot, RouteSnapshot snap, CacheConfig cfg, string prefix, string key,
-        CacheEntry stale, string requestId, bool trusted)
+    private async Task RefreshAsync(ProxyContext pc, CacheConfig cfg, string key, CacheEntry stale, TeeStream tee)
     {
+        var bg = pc.Http;
         try
         {
             await Task.Yield(); // the client's response goes first
-            snap = slot.Current ?? snap; // the backends of now, should a reload or health change have happened since
-            var tee = new TeeStream(Stream.Null, cfg.MaxEntryBytes);
-            bg.Response.Body = tee;
-            var requestTime = _rt.Cache.Time.GetUtcNow();
-            var result = await ForwardCachedAsync(bg, snap, prefix, requestId, trusted, null);
+            // the backends of now, should a reload or health change have happened since
+            if (pc.Slot.Current is { } now && now != pc.Snapshot) pc = pc.On(bg, snapshot: now);
+            var requestTime = rt.Cache.Time.GetUtcNow();
+            var result = await ForwardCachedAsync(pc, null);
             if (result == Forwarded.Backend && tee.Captured is { } body)
-                TryStore(snap.Id, cfg, key, bg.Request, bg.Response, body, requestTime);
+                TryStore(pc.Snapshot.Id, cfg, key, bg.Request, bg.Response, body, requestTime);
         }
         catch (Exception e)
         {
-            _log.LogWarning(e, "Background cache refresh of {Path} in route {RouteId} failed", bg.Request.Path.Value, snap.Id);
+            log.LogWarning(e, "Background cache refresh of {Path} in route {RouteId} failed", bg.Request.Path.Value, pc.Snapshot.Id);
         }
         finally
         {
             // a refresh that stored nothing lets the next stale hit try again
             stale.EndRefresh();
         }
-    }
-
-    private sealed class NoRequestBody : IHttpRequestBodyDetectionFeature
-    {
-        public static readonly NoRequestBody Instance = new();
-        public bool CanHaveBody => false;
     }
 }
