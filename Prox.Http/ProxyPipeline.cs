@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Prox.Http.Cache;
 using Prox.Http.Dedup;
 using Prox.Http.Forwarding;
@@ -67,26 +66,5 @@ public sealed class ProxyPipeline
             next = ctx => stage.InvokeAsync(ctx, rest);
         }
         return next;
-    }
-}
-
-/// <summary>Registers the proxy's request path.</summary>
-public static class PipelineServices
-{
-    /// <summary>Adds the <see cref="ProxyPipeline"/>, its stages and what they share (the <see cref="Forwarder"/>,
-    /// <see cref="Coalescing"/>). Expects <see cref="ProxRuntime"/>, <see cref="ForwardingClients"/>, YARP's
-    /// <c>IHttpForwarder</c> and logging to be registered.</summary>
-    public static IServiceCollection AddProxPipeline(this IServiceCollection services)
-    {
-        services.AddSingleton<Forwarder>();
-        services.AddSingleton<Coalescing>();
-        services.AddSingleton<HygieneStage>();
-        services.AddSingleton<RouteMatchStage>();
-        services.AddSingleton<LimitsStage>();
-        services.AddSingleton<CacheStage>();
-        services.AddSingleton<DedupStage>();
-        services.AddSingleton<ForwardStage>();
-        services.AddSingleton<ProxyPipeline>();
-        return services;
     }
 }
