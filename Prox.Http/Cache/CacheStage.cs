@@ -313,28 +313,28 @@ public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing c
     {
         var tee = new TeeStream(Stream.Null, cfg.MaxEntryBytes);
         var bg = DetachedContext.Create(pc.Http, tee, out _, method: HttpMethods.Get, skipHeaders: NotRefreshedHeaders);
-        // a refresh is no client's request: its own request id, whatever the client sent
-        var background = pc.On(bg, RequestIds.New());
         // RefreshAsync catches and logs everything: nothing is left unobserved
-        _ = RefreshAsync(background, cfg, key, stale, tee);
+        _ = RefreshAsync(pc, bg, cfg, key, stale, tee);
     }
 
-    private async Task RefreshAsync(ProxyContext pc, CacheConfig cfg, string key, CacheEntry stale, TeeStream tee)
+    /// <param name="client">The client's request: only its route and trust decision are read.</param>
+    private async Task RefreshAsync(ProxyContext client, HttpContext bg, CacheConfig cfg, string key, CacheEntry stale, TeeStream tee)
     {
-        var bg = pc.Http;
+        var routeId = client.Snapshot.Id; // a slot keeps its route id across snapshots
         try
         {
             await Task.Yield(); // the client's response goes first
-            // the backends of now, should a reload or health change have happened since
-            if (pc.Slot.Current is { } now && now != pc.Snapshot) pc = pc.On(bg, snapshot: now);
+            // the backends of now, should a reload or health change have happened since; a refresh is no client's
+            // request, so it has its own request id whatever the client sent
+            var pc = client.On(bg, RequestIds.New(), client.Slot.Current);
             var requestTime = rt.Cache.Time.GetUtcNow();
             var result = await ForwardCachedAsync(pc, null);
             if (result == Forwarded.Backend && tee.Captured is { } body)
-                TryStore(pc.Snapshot.Id, cfg, key, bg.Request, bg.Response, body, requestTime);
+                TryStore(routeId, cfg, key, bg.Request, bg.Response, body, requestTime);
         }
         catch (Exception e)
         {
-            log.LogWarning(e, "Background cache refresh of {Path} in route {RouteId} failed", bg.Request.Path.Value, pc.Snapshot.Id);
+            log.LogWarning(e, "Background cache refresh of {Path} in route {RouteId} failed", bg.Request.Path.Value, routeId);
         }
         finally
         {
