@@ -1,9 +1,7 @@
 using System.Collections.Immutable;
-using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Primitives;
 using Prox.Actors.Config;
 using Prox.Http.Dedup;
 using Prox.Http.Forwarding;
@@ -22,24 +20,11 @@ public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing c
     /// <summary>RFC 5861 §4: the statuses a stale entry can stand in for (stale-if-error).</summary>
     private static readonly ImmutableArray<int> StaleIfErrorStatuses = [500, 502, 503, 504];
 
-    /// <summary>Response headers never stored: hop-by-hop ones, per-request ones, and the ones a hit recomputes.</summary>
-    private static readonly HashSet<string> NotStoredHeaders = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer",
-        "Transfer-Encoding", "Upgrade", "Set-Cookie", "Age", "Content-Length", ProxTransformer.XCache, RequestIds.Header,
-    };
-
     /// <summary>Request headers a background refresh does not copy: it must get a full response for every client.</summary>
     private static readonly HashSet<string> NotRefreshedHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
         "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range", "Connection",
         "Content-Length", "Transfer-Encoding", "Expect",
-    };
-
-    /// <summary>The headers RFC 9110 §15.4.5 keeps on a 304.</summary>
-    private static readonly HashSet<string> NotModifiedHeaders = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Cache-Control", "Content-Location", "Date", "ETag", "Expires", "Vary", "Last-Modified",
     };
 
     public ValueTask InvokeAsync(ProxyContext ctx, ProxyStageDelegate next)
@@ -71,10 +56,10 @@ public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing c
             return;
         }
 
-        var key = Key(snap.Id, cfg, req);
+        var key = StoredResponses.Key(snap.Id, cfg, req);
         var now = cache.Time.GetUtcNow();
         var entry = bypass ? null : cache.Get(key);
-        if (entry is not null && !VaryMatches(entry, req.Headers)) entry = null;
+        if (entry is not null && !StoredResponses.VaryMatches(entry, req.Headers)) entry = null;
         CacheEntry? expired = null;
         if (entry is not null)
         {
@@ -82,12 +67,12 @@ public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing c
             {
                 case Freshness.Fresh:
                     Interlocked.Increment(ref stats.HitCount);
-                    await WriteEntryAsync(ctx, entry, now, "HIT", requestId);
+                    await StoredResponses.WriteAsync(ctx, entry, now, "HIT", requestId);
                     return;
                 case Freshness.StaleWhileRevalidate:
                     Interlocked.Increment(ref stats.StaleCount);
                     if (entry.TryBeginRefresh()) StartRefresh(pc, cfg, key, entry);
-                    await WriteEntryAsync(ctx, entry, now, "STALE", requestId);
+                    await StoredResponses.WriteAsync(ctx, entry, now, "STALE", requestId);
                     return;
                 case Freshness.Expired:
                     expired = entry;
@@ -148,31 +133,14 @@ public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing c
             TryStore(snap.Id, cfg, key, req, ctx.Response, body, now);
     }
 
-    /// <summary>One counter per request: bypass, stale (served by stale-if-error) or miss.</summary>
-    /// <summary>A revalidated entry (304 from the backend) counts as a miss: the backend was asked.</summary>
+    /// <summary>One counter per request: bypass, stale (served by stale-if-error) or miss. A revalidated entry (304
+    /// from the backend) counts as a miss: the backend was asked.</summary>
     private static void Count(RouteCacheStats stats, bool bypass, Forwarded result) =>
         Interlocked.Increment(ref bypass ? ref stats.BypassCount : ref result == Forwarded.Stale ? ref stats.StaleCount : ref stats.MissCount);
 
-    /// <summary>The primary key plus the route's <c>vary-by</c> values: host, path and query, one field per line.</summary>
-    private static string Key(string route, CacheConfig cfg, HttpRequest req)
-    {
-        var baseKey = string.Concat(route, "\n", req.Host.Value?.ToLowerInvariant(), "\n", req.Path.Value, req.QueryString.Value);
-        if (cfg.VaryBy.IsDefaultOrEmpty) return baseKey;
-        var sb = new System.Text.StringBuilder(baseKey);
-        foreach (var name in cfg.VaryBy) sb.Append('\n').Append(req.Headers[name].ToString());
-        return sb.ToString();
-    }
-
-    private static bool VaryMatches(CacheEntry entry, IHeaderDictionary headers)
-    {
-        for (var i = 0; i < entry.VaryNames.Length; i++)
-            if (headers[entry.VaryNames[i]].ToString() != entry.VaryValues[i]) return false;
-        return true;
-    }
-
     private void TryStore(string route, CacheConfig cfg, string key, HttpRequest req, HttpResponse resp, byte[] body, DateTimeOffset requestTime)
     {
-        if (BuildEntry(route, cfg, key, req, resp.StatusCode, resp.Headers, body, requestTime) is { } entry)
+        if (StoredResponses.Build(route, cfg, key, req, resp.StatusCode, resp.Headers, body, requestTime, rt.Cache.Time.GetUtcNow()) is { } entry)
             rt.Cache.Set(entry);
     }
 
@@ -184,70 +152,12 @@ public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing c
         string requestId)
     {
         var now = rt.Cache.Time.GetUtcNow();
-        var merged = new HeaderDictionary(old.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase));
-        foreach (var (name, value) in r.NotModifiedHeaders!)
-            if (!NotStoredHeaders.Contains(name) && !name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
-                merged[name] = value;
-        var entry = BuildEntry(route, cfg, key, ctx.Request, old.Status, merged, old.Body, now);
+        var merged = StoredResponses.Freshened(old, r.NotModifiedHeaders!);
+        var entry = StoredResponses.Build(route, cfg, key, ctx.Request, old.Status, merged, old.Body, requestTime: now, now);
         if (entry is not null) rt.Cache.Set(entry);
         else rt.Cache.Remove(old); // the 304 made it unstorable (no-store, …): serve it this once
         ctx.Response.Clear();
-        await WriteEntryAsync(ctx, entry ?? old, now, "REVALIDATED", requestId);
-    }
-
-    /// <summary>The entry to store for this response, or null when RFC 9111 (or the size of the entry) says not to.</summary>
-    private CacheEntry? BuildEntry(string route, CacheConfig cfg, string key, HttpRequest req, int status, IHeaderDictionary h,
-        byte[] body, DateTimeOffset requestTime)
-    {
-        var cc = CacheDirectives.Parse(h.CacheControl);
-        var hasExpires = h.ContainsKey("Expires");
-        var hasValidator = !StringValues.IsNullOrEmpty(h.ETag) || !StringValues.IsNullOrEmpty(h.LastModified);
-        var why = CachePolicy.Storable(status, cc, hasExpires, req.Headers.ContainsKey("Authorization"),
-            h.ContainsKey("Set-Cookie"), h.Vary, hasValidator);
-        if (why != NotStorable.None) return null;
-
-        var now = rt.Cache.Time.GetUtcNow();
-        DateTimeOffset? date = CachePolicy.TryParseDate(h.Date.ToString(), out var d) ? d : null;
-        // RFC 9111 §5.3: an Expires that does not parse means "already expired"
-        DateTimeOffset? expires = !hasExpires ? null : CachePolicy.TryParseDate(h.Expires.ToString(), out var e) ? e : DateTimeOffset.MinValue;
-        var lifetime = CachePolicy.FreshnessLifetime(cc, expires, date, requestTime, cfg.Ttl);
-        var swr = cc.StaleWhileRevalidate ?? cfg.StaleWhileRevalidate;
-        var sie = cc.StaleIfError ?? cfg.StaleIfError;
-        // kept even when already expired if it has a validator: the next request revalidates instead of refetching
-        if (lifetime <= TimeSpan.Zero && !hasValidator && (cc.MustRevalidate || (swr <= TimeSpan.Zero && sie <= TimeSpan.Zero))) return null;
-
-        var headers = new List<KeyValuePair<string, StringValues>>(h.Count);
-        foreach (var kv in h)
-            if (!NotStoredHeaders.Contains(kv.Key)) headers.Add(kv);
-        var varyNames = new List<string>();
-        foreach (var v in h.Vary)
-            if (v is not null)
-                foreach (var name in v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-                    if (!varyNames.Contains(name, StringComparer.OrdinalIgnoreCase)) varyNames.Add(name);
-        var varyValues = varyNames.Select(n => req.Headers[n].ToString()).ToArray();
-        var path = string.Concat(req.Path.Value, req.QueryString.Value);
-        var headerArray = headers.ToArray();
-
-        return new CacheEntry
-        {
-            Key = key,
-            Route = route,
-            PathAndQuery = path,
-            Status = status,
-            Headers = headerArray,
-            Body = body,
-            StoredAt = now,
-            InitialAge = CachePolicy.InitialAge(h.Age),
-            Lifetime = lifetime,
-            StaleWhileRevalidate = swr,
-            StaleIfError = sie,
-            MustRevalidate = cc.MustRevalidate || cc.NoCache, // no-cache: never served without a successful revalidation
-            ETag = StringValues.IsNullOrEmpty(h.ETag) ? null : h.ETag.ToString(),
-            LastModified = CachePolicy.TryParseDate(h.LastModified.ToString(), out var lm) ? lm : null,
-            VaryNames = [.. varyNames],
-            VaryValues = varyValues,
-            Size = CacheEntry.SizeOf(key, path, headerArray, body.Length, [.. varyNames, .. varyValues]),
-        };
+        await StoredResponses.WriteAsync(ctx, entry ?? old, now, "REVALIDATED", requestId);
     }
 
     /// <summary>What became of a forwarded request.</summary>
@@ -281,28 +191,8 @@ public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing c
     {
         if (ctx.Response.HasStarted) return false;
         ctx.Response.Clear();
-        await WriteEntryAsync(ctx, stale, rt.Cache.Time.GetUtcNow(), "STALE", requestId);
+        await StoredResponses.WriteAsync(ctx, stale, rt.Cache.Time.GetUtcNow(), "STALE", requestId);
         return true;
-    }
-
-    /// <summary>Writes a stored response with its <c>Age</c>; a matching conditional request gets 304 without a body.</summary>
-    private static async Task WriteEntryAsync(HttpContext ctx, CacheEntry entry, DateTimeOffset now, string label, string requestId)
-    {
-        var req = ctx.Request;
-        var resp = ctx.Response;
-        var notModified = entry.Status is >= 200 and < 300
-            && CachePolicy.NotModified(req.Headers.IfNoneMatch, req.Headers.IfModifiedSince, entry.ETag, entry.LastModified);
-        resp.StatusCode = notModified ? StatusCodes.Status304NotModified : entry.Status;
-        var headers = resp.Headers;
-        foreach (var (name, value) in entry.Headers)
-            if (!notModified || NotModifiedHeaders.Contains(name)) headers[name] = value;
-        headers.Age = ((long)entry.Age(now).TotalSeconds).ToString(CultureInfo.InvariantCulture);
-        headers[ProxTransformer.XCache] = label;
-        headers[RequestIds.Header] = requestId;
-        if (notModified || entry.Status == StatusCodes.Status204NoContent) return;
-        resp.ContentLength = entry.Body.Length;
-        if (HttpMethods.IsHead(req.Method) || entry.Body.Length == 0) return;
-        await resp.Body.WriteAsync(entry.Body, ctx.RequestAborted);
     }
 
     /// <summary>

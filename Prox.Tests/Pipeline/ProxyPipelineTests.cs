@@ -3,12 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Prox.Actors.Config;
 using Prox.Actors.Routing;
 using Prox.Http;
-using Prox.Http.Cache;
-using Prox.Http.Dedup;
 using Prox.Http.Forwarding;
-using Prox.Http.Hygiene;
-using Prox.Http.Limits;
-using Prox.Http.Routing;
 using Xunit;
 
 namespace Prox.Tests.Pipeline;
@@ -28,10 +23,13 @@ public class ProxyPipelineTests
         services.AddProxPipeline();
         using var provider = services.BuildServiceProvider();
 
-        var stages = provider.GetRequiredService<ProxyPipeline>().Stages.Select(s => s.GetType());
+        var stages = provider.GetRequiredService<ProxyPipeline>().Stages.Select(s => s.GetType().FullName);
 
+        // each stage in its capability folder (namespace), in the order ProxyPipeline's doc comment lists them
         Assert.Equal(
-            [typeof(HygieneStage), typeof(RouteMatchStage), typeof(LimitsStage), typeof(CacheStage), typeof(DedupStage), typeof(ForwardStage)],
-            stages);
+        [
+            "Prox.Http.Hygiene.HygieneStage", "Prox.Http.Routing.RouteMatchStage", "Prox.Http.Limits.LimitsStage",
+            "Prox.Http.Cache.CacheStage", "Prox.Http.Dedup.DedupStage", "Prox.Http.Forwarding.ForwardStage",
+        ], stages);
     }
 }
