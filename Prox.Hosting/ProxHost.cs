@@ -118,7 +118,7 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton<HttpWebhookSender>();
         builder.Services.AddSingleton(sp => new ProxRuntime(Config, Store,
             () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>(), sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton<ProxyHandler>();
+        builder.Services.AddProxPipeline();
         builder.Services.AddSingleton(Time);
         builder.Services.AddSingleton<AdminAudit>();
         builder.Services.AddSingleton(sp => new ConfigReloader(ConfigPath, sp.GetRequiredService<ProxRuntime>(),
@@ -165,7 +165,7 @@ public sealed class ProxHost : IAsyncDisposable
         });
 
         var app = builder.Build();
-        var proxy = app.Services.GetRequiredService<ProxyHandler>();
+        var proxy = app.Services.GetRequiredService<ProxyPipeline>();
         var admin = app.Services.GetRequiredService<AdminHandler>();
         var log = app.Services.GetRequiredService<ILogger<ProxHost>>();
         app.Lifetime.ApplicationStopping.Register(() => log.LogInformation(

@@ -5,16 +5,18 @@ using Microsoft.AspNetCore.Http;
 using Prox.Actors.Config;
 using Prox.Actors.Routing;
 using Prox.Http.Forwarding;
+using Prox.Http.Pipeline;
 
 namespace Prox.Http.Dedup;
 
 /// <summary>
-/// The request path of a dedup route. The <see cref="RouteActor"/> decides who leads (ARCHITECTURE principle 2):
-/// the leader is forwarded on a detached context (<see cref="DetachedContext"/>) so its own client leaving does not
-/// end the backend exchange its followers wait on, and its response is teed (<see cref="LeaderTee"/>) to its client
-/// and into a buffer the followers are answered from.
+/// Request coalescing on a dedup route, used by the dedup stage and by the cache for a plain miss. The
+/// <see cref="RouteActor"/> decides who leads: the leader is forwarded by the <see cref="Forwarder"/> on a detached
+/// context (<see cref="DetachedContext"/>) so its own client leaving does not end the backend exchange its followers
+/// wait on, and its response is teed (<see cref="LeaderTee"/>) to its client and into a buffer the followers are
+/// answered from.
 /// </summary>
-internal static class Coalescing
+public sealed class Coalescing(Forwarder forwarder)
 {
     public const string Header = "X-Coalesced";
 
@@ -84,86 +86,90 @@ internal static class Coalescing
             sb.Append(value.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(value);
     }
 
-    public static async Task InvokeAsync(ProxyHandler handler, HttpContext ctx, RouteSnapshot snap, DedupConfig dedup,
-        string prefix, string requestId, bool trusted)
+    /// <summary>Serves <paramref name="ctx"/>'s request as a leader, a follower or on its own, as the route actor
+    /// decides; answers every failure itself.</summary>
+    public async Task InvokeAsync(ProxyContext ctx, DedupConfig dedup)
     {
+        var http = ctx.Http;
         byte[]? body = null;
-        if (HttpMethods.IsPost(ctx.Request.Method))
+        if (HttpMethods.IsPost(http.Request.Method))
         {
-            body = new byte[(int)ctx.Request.ContentLength!.Value];
+            body = new byte[(int)http.Request.ContentLength!.Value];
             try
             {
-                await ctx.Request.Body.ReadExactlyAsync(body, ctx.RequestAborted);
+                await http.Request.Body.ReadExactlyAsync(body, http.RequestAborted);
             }
-            catch (Exception e) when (e is OperationCanceledException or IOException && ctx.RequestAborted.IsCancellationRequested)
+            catch (Exception e) when (e is OperationCanceledException or IOException && http.RequestAborted.IsCancellationRequested)
             {
                 return; // the client left while sending its body
             }
             // whoever forwards this request (leader, follower on its own way) sends the buffered copy
-            ctx.Request.Body = new MemoryStream(body, writable: false);
+            http.Request.Body = new MemoryStream(body, writable: false);
         }
 
+        var snap = ctx.Snapshot;
         CoalesceDecision decision;
         try
         {
-            decision = await snap.RouteActor.Ask<CoalesceDecision>(new JoinOrLead(Key(dedup, ctx.Request, body)), DecisionTimeout, ctx.RequestAborted);
+            decision = await snap.RouteActor.Ask<CoalesceDecision>(new JoinOrLead(Key(dedup, http.Request, body)), DecisionTimeout, http.RequestAborted);
         }
         catch (AskTimeoutException)
         {
             decision = CoalesceDecision.NotCoalesced; // the route actor is restarting: forward on our own
         }
-        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             return; // the client left while we asked
         }
 
         if (decision.Entry is not { } entry)
-            await ForwardOnOwnAsync(handler, ctx, snap, prefix, requestId, trusted);
+            await ForwardOnOwnAsync(ctx);
         else if (decision.Leads)
-            await LeadAsync(handler, ctx, snap, entry, dedup, body, prefix, requestId, trusted);
+            await LeadAsync(ctx, entry, dedup, body);
         else
-            await FollowAsync(handler, ctx, snap, entry, dedup, prefix, requestId, trusted);
+            await FollowAsync(ctx, entry, dedup);
     }
 
-    private static async Task ForwardOnOwnAsync(ProxyHandler handler, HttpContext ctx, RouteSnapshot snap, string prefix, string requestId, bool trusted)
+    private async Task ForwardOnOwnAsync(ProxyContext ctx)
     {
-        var result = await handler.ForwardAsync(ctx, snap, prefix, requestId, trusted);
-        if (result.IsProxFailure)
-            await ProxyHandler.WriteFailureAsync(ctx, snap, result, requestId);
+        var failure = await forwarder.ForwardAsync(ctx);
+        if (failure.IsProxFailure)
+            await failure.WriteAsync(ctx);
     }
 
-    private static async Task LeadAsync(ProxyHandler handler, HttpContext ctx, RouteSnapshot snap, Coalescer entry,
-        DedupConfig dedup, byte[]? body, string prefix, string requestId, bool trusted)
+    private async Task LeadAsync(ProxyContext ctx, Coalescer entry, DedupConfig dedup, byte[]? body)
     {
-        var tee = new LeaderTee(ctx, entry, dedup.MaxBody, HttpMethods.IsHead(ctx.Request.Method));
-        var detached = DetachedContext.Create(ctx, tee, body, out var lifetime);
+        var http = ctx.Http;
+        var snap = ctx.Snapshot;
+        var tee = new LeaderTee(http, entry, dedup.MaxBody, HttpMethods.IsHead(http.Request.Method));
+        var detached = DetachedContext.Create(http, tee, out var lifetime, body, started: () => tee.Started);
         tee.Source = detached.Response;
         try
         {
-            var result = await handler.ForwardAsync(detached, snap, prefix, requestId, trusted);
-            if (lifetime.Aborted || (result.Failure != ProxyHandler.Failure.None && tee.Started))
+            var failure = await forwarder.ForwardAsync(ctx.On(detached));
+            if (lifetime.Aborted || (!failure.IsNone && tee.Started))
             {
                 // the backend broke off mid-response: the leader's client has a truncated body, nobody gets a copy
                 entry.Release();
-                ctx.Abort();
+                http.Abort();
                 return;
             }
-            if (result.Failure == ProxyHandler.Failure.None)
+            if (failure.IsNone)
             {
                 await tee.FinishAsync(); // headers of a bodiless response; the shared copy
                 return;
             }
-            if (!result.IsProxFailure)
+            if (!failure.IsProxFailure)
             {
                 entry.Release(); // the leader gave up (its client left and nobody followed): followers try themselves
                 return;
             }
             // the route already spent its retries on this: followers get the same answer rather than repeat it
-            entry.Share(new SharedResponse(0, [], ReadOnlyMemory<byte>.Empty) { Failure = (int)result.Failure, HeldBackStatus = result.HeldBack });
-            if (!ctx.RequestAborted.IsCancellationRequested)
-                await ProxyHandler.WriteFailureAsync(ctx, snap, result, requestId, "leader");
+            entry.Share(new SharedResponse(0, [], ReadOnlyMemory<byte>.Empty) { Failure = failure });
+            if (!http.RequestAborted.IsCancellationRequested)
+                await failure.WriteAsync(ctx, (Header, "leader"));
         }
-        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             // the leader's client left while its answer was written; the followers have theirs
         }
@@ -174,51 +180,51 @@ internal static class Coalescing
         }
     }
 
-    private static async Task FollowAsync(ProxyHandler handler, HttpContext ctx, RouteSnapshot snap, Coalescer entry,
-        DedupConfig dedup, string prefix, string requestId, bool trusted)
+    private async Task FollowAsync(ProxyContext ctx, Coalescer entry, DedupConfig dedup)
     {
+        var http = ctx.Http;
         SharedResponse? shared;
         try
         {
-            shared = await entry.Outcome.WaitAsync(dedup.Window, ctx.RequestAborted);
+            // the leader shares only SharedResponse (or nothing: null)
+            shared = (SharedResponse?)await entry.Outcome.WaitAsync(dedup.Window, http.RequestAborted);
         }
         catch (TimeoutException)
         {
             shared = null; // the leader is slower than the window: stop waiting, go our own way
         }
-        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             return; // this follower's client left; the leader and the other followers carry on
         }
 
         if (shared is null)
         {
-            snap.RouteActor.Tell(FollowerWentOwnWay.Instance, ActorRefs.NoSender);
-            await ForwardOnOwnAsync(handler, ctx, snap, prefix, requestId, trusted);
+            ctx.Snapshot.RouteActor.Tell(FollowerWentOwnWay.Instance, ActorRefs.NoSender);
+            await ForwardOnOwnAsync(ctx);
             return;
         }
 
-        if (shared.Failure != 0)
+        if (!shared.Failure.IsNone)
         {
-            await ProxyHandler.WriteFailureAsync(ctx, snap,
-                new ProxyHandler.ForwardResult((ProxyHandler.Failure)shared.Failure, shared.HeldBackStatus), requestId, "follower");
+            await shared.Failure.WriteAsync(ctx, (Header, "follower"));
             return;
         }
 
-        var resp = ctx.Response;
+        var resp = http.Response;
         resp.StatusCode = shared.Status;
         foreach (var (name, values) in shared.Headers)
             resp.Headers[name] = values;
-        resp.Headers[RequestIds.Header] = requestId;
+        resp.Headers[RequestIds.Header] = ctx.RequestId;
         resp.Headers[Header] = "follower";
-        if (HttpMethods.IsHead(ctx.Request.Method)) return;
+        if (HttpMethods.IsHead(http.Request.Method)) return;
         resp.Headers.Remove("Transfer-Encoding");
         resp.ContentLength = shared.Body.Length;
         try
         {
-            await resp.Body.WriteAsync(shared.Body, ctx.RequestAborted);
+            await resp.Body.WriteAsync(shared.Body, http.RequestAborted);
         }
-        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             // this follower's client left mid-body; nothing to do
         }

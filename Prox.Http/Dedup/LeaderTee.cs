@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Prox.Actors.Routing;
+using Prox.Http.Forwarding;
 
 namespace Prox.Http.Dedup;
 

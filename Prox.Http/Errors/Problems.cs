@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Prox.Http.Forwarding;
+using Prox.Http.Pipeline;
 
 namespace Prox.Http.Errors;
 

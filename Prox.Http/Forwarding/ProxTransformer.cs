@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Prox.Actors.Routing;
+using Prox.Http.Pipeline;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Prox.Http.Forwarding;
@@ -37,7 +38,7 @@ internal sealed class ProxTransformer : HttpTransformer
 
     /// <summary>An expired cache entry to revalidate: its validators go on the request, and a 304 answer is kept
     /// here (not sent) so the handler can serve the entry. Null unless the cache revalidates.</summary>
-    public Cache.Revalidation? Revalidate { get; set; }
+    public Revalidation? Revalidate { get; set; }
 
     /// <summary>The backend of the current attempt.</summary>
     public BackendEntry? Backend { get; set; }
@@ -94,9 +95,9 @@ internal sealed class ProxTransformer : HttpTransformer
 
         if (Revalidate is { } r)
         {
-            if (r.Entry.ETag is { } etag)
+            if (r.ETag is { } etag)
                 proxyRequest.Headers.TryAddWithoutValidation("If-None-Match", etag);
-            else if (r.Entry.LastModified is { } lm)
+            else if (r.LastModified is { } lm)
                 proxyRequest.Headers.TryAddWithoutValidation("If-Modified-Since", lm.ToString("r", System.Globalization.CultureInfo.InvariantCulture));
         }
     }

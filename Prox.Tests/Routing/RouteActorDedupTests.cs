@@ -4,6 +4,7 @@ using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Prox.Actors.Config;
 using Prox.Actors.Routing;
+using Prox.Http.Dedup;
 using Xunit;
 
 namespace Prox.Tests.Routing;

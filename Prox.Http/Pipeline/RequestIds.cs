@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Prox.Http.Forwarding;
+namespace Prox.Http.Pipeline;
 
 /// <summary>X-Request-Id: accepted from trusted proxies when well-formed, otherwise generated.</summary>
 public static class RequestIds

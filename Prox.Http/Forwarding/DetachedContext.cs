@@ -1,28 +1,37 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace Prox.Http.Dedup;
+namespace Prox.Http.Forwarding;
 
 /// <summary>
-/// A copy of a leader's request on a context of its own. YARP ties the backend exchange to the context's
-/// <c>RequestAborted</c>; a leader forwarded on its real context would take its followers' response down with it
-/// when its client leaves. On this context nothing aborts the exchange but the route's own timeouts, and the
-/// response goes to a <see cref="LeaderTee"/> that writes it on to the real client while that client is there.
+/// A copy of a client's request on a context of its own, for a forward that must outlive that client: a coalescing
+/// leader's (its followers wait on the response) and a cache's background refresh (it runs after the client's
+/// response is done). YARP ties the backend exchange to the context's <c>RequestAborted</c>; on this context nothing
+/// aborts it but the route's own timeouts, and the response goes to the stream the caller gives.
 /// </summary>
-internal static class DetachedContext
+public static class DetachedContext
 {
-    /// <param name="body">A coalescing POST's buffered body; null = the request has none.</param>
-    public static HttpContext Create(HttpContext real, LeaderTee tee, byte[]? body, out Lifetime lifetime)
+    /// <param name="real">The client's context; what the copy needs is read now, as the client may leave.</param>
+    /// <param name="responseBody">Where the response body goes.</param>
+    /// <param name="lifetime">Records whether YARP aborted the copy (a response broken off mid-body).</param>
+    /// <param name="body">A buffered request body; null = the request has none.</param>
+    /// <param name="method">The method of the copy; null = the client's.</param>
+    /// <param name="skipHeaders">Request headers not copied; null = all are.</param>
+    /// <param name="started">Whether the response has started (a tee that passed the status line on), so nothing
+    /// rewrites a response already on its way; null = never.</param>
+    public static HttpContext Create(HttpContext real, Stream responseBody, out Lifetime lifetime, byte[]? body = null,
+        string? method = null, IReadOnlySet<string>? skipHeaders = null, Func<bool>? started = null)
     {
         var req = real.Request;
         var headers = new HeaderDictionary();
-        foreach (var (name, value) in req.Headers) headers[name] = value;
+        foreach (var (name, value) in req.Headers)
+            if (skipHeaders is null || !skipHeaders.Contains(name)) headers[name] = value;
         var features = new FeatureCollection();
         features.Set<IHttpRequestFeature>(new HttpRequestFeature
         {
             Protocol = req.Protocol,
             Scheme = req.Scheme,
-            Method = req.Method,
+            Method = method ?? req.Method,
             PathBase = req.PathBase.Value ?? "",
             Path = req.Path.Value ?? "",
             QueryString = req.QueryString.Value ?? "",
@@ -31,8 +40,8 @@ internal static class DetachedContext
             Body = body is null ? Stream.Null : new MemoryStream(body, writable: false),
         });
         features.Set<IHttpRequestBodyDetectionFeature>(body is { Length: > 0 } ? HasBody.Instance : NoBody.Instance);
-        features.Set<IHttpResponseFeature>(new Response(tee));
-        features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(tee));
+        features.Set<IHttpResponseFeature>(new Response(started));
+        features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(responseBody));
         lifetime = new Lifetime();
         features.Set<IHttpRequestLifetimeFeature>(lifetime);
         var conn = real.Connection;
@@ -49,7 +58,7 @@ internal static class DetachedContext
     }
 
     /// <summary>Never cancelled; records an <see cref="Abort"/> (YARP aborts when a response breaks off mid-body).</summary>
-    internal sealed class Lifetime : IHttpRequestLifetimeFeature
+    public sealed class Lifetime : IHttpRequestLifetimeFeature
     {
         public CancellationToken RequestAborted { get; set; }
 
@@ -72,9 +81,8 @@ internal static class DetachedContext
         public bool CanHaveBody => true;
     }
 
-    /// <summary>Started once the tee has sent the status line on, so nothing rewrites a response already on its way.</summary>
-    private sealed class Response(LeaderTee tee) : HttpResponseFeature
+    private sealed class Response(Func<bool>? started) : HttpResponseFeature
     {
-        public override bool HasStarted => tee.Started;
+        public override bool HasStarted => started?.Invoke() ?? false;
     }
 }

@@ -1,0 +1,204 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Akka.Actor;
+using Prox.Actors.Backends;
+using Prox.Actors.Config;
+using Prox.Actors.Routing;
+using Prox.Actors.Breaker;
+using Prox.Actors.Selection;
+using Prox.Http.Pipeline;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Prox.Http.Forwarding;
+
+/// <summary>
+/// The one way a request reaches a backend: select from the route snapshot, forward through YARP, classify the
+/// outcome, retry on another backend when the route allows it, and report every attempt to the backend's actor
+/// with a Tell. Awaits no actor. The forward stage, the cache (misses, revalidations, background refreshes) and the
+/// coalescing leader all call it; it calls nothing back.
+/// </summary>
+public sealed class Forwarder
+{
+    private readonly IHttpForwarder _forwarder;
+    private readonly ForwardingClients _clients;
+
+    public Forwarder(IHttpForwarder forwarder, ForwardingClients clients)
+    {
+        _forwarder = forwarder;
+        _clients = clients;
+    }
+
+    /// <summary>
+    /// Forwards <paramref name="pc"/>'s request to its route's backends, with retries, until a backend's response
+    /// has gone to the client (<see cref="ProxyFailureKind.None"/>), the client left, or a failure remains for the
+    /// caller to answer with <see cref="ProxyFailure.WriteAsync"/>.
+    /// </summary>
+    /// <param name="cacheLabel">The <c>X-Cache</c> value for the backend's response; null on routes without a cache.</param>
+    /// <param name="holdBackAlways">Statuses held back even on the last attempt, because the caller has something
+    /// better to answer with (the cache's stale entry: RFC 5861 §4's 500, 502, 503, 504). Default: none.</param>
+    /// <param name="revalidate">An expired entry's validators: asked for conditionally (a 304 is held back).</param>
+    public async Task<ProxyFailure> ForwardAsync(ProxyContext pc, string? cacheLabel = null,
+        ImmutableArray<int> holdBackAlways = default, Revalidation? revalidate = null)
+    {
+        var ctx = pc.Http;
+        var snap = pc.Snapshot;
+        var route = snap.Config;
+        var retries = route.Retries;
+        var transformer = new ProxTransformer(snap, pc.Prefix, pc.RequestId, pc.Trusted) { CacheLabel = cacheLabel, Revalidate = revalidate };
+        var client = _clients.For(route.Timeouts.Connect);
+        var retryable = CanRetry(ctx.Request, retries);
+        var started = Stopwatch.GetTimestamp();
+        var budget = route.Timeouts.Request;
+        var tried = new TriedSet();
+        var lastFailure = ProxyFailureKind.None;
+
+        for (var attempt = 0; ; attempt++)
+        {
+            var idx = PickAdmitted(snap, ref tried, out var trial);
+            if (idx < 0)
+                return new ProxyFailure(attempt == 0 ? ProxyFailureKind.NoBackend : lastFailure);
+            var backend = snap.Eligible[idx];
+
+            var remaining = budget - Stopwatch.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero)
+                return new ProxyFailure(ProxyFailureKind.Timeout);
+            var perAttempt = backend.Live.Config.Timeout is { } t && t < remaining ? t : remaining;
+            var moreLeft = retryable && attempt < retries.Attempts && tried.Count < snap.Eligible.Length;
+            transformer.BeginAttempt(backend, holdBackAlways.IsDefault ? (moreLeft ? retries.OnStatuses : default)
+                : HoldBackWith(holdBackAlways, retries.OnStatuses, moreLeft));
+
+            var t0 = Stopwatch.GetTimestamp();
+            backend.Live.Enter();
+            ForwarderError error;
+            try
+            {
+                error = await _forwarder.SendAsync(ctx, backend.Live.DestinationPrefix, client,
+                    RequestConfig(perAttempt, route.Timeouts.Request, backend.Live.Config.Timeout), transformer);
+            }
+            finally
+            {
+                backend.Live.Exit();
+            }
+            var elapsed = Stopwatch.GetElapsedTime(t0);
+
+            var (kind, failure) = Classify(ctx, error, transformer);
+            backend.Live.Mailbox.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed) { Trial = trial }, ActorRefs.NoSender);
+
+            if (failure == ProxyFailureKind.None) return default; // the response went to the client
+            if (failure == ProxyFailureKind.Client) return new ProxyFailure(ProxyFailureKind.Client); // the client left or broke its request; nothing to say
+            lastFailure = failure;
+
+            var canRetryThis = moreLeft && failure switch
+            {
+                ProxyFailureKind.HeldBackStatus => retries.OnStatuses.Contains(transformer.HeldBackStatus),
+                ProxyFailureKind.Connect => (retries.On & RetryConditions.ConnectFailure) != 0,
+                ProxyFailureKind.Timeout => (retries.On & RetryConditions.Timeout) != 0,
+                _ => false,
+            };
+            if (!canRetryThis || ctx.Response.HasStarted)
+                return new ProxyFailure(failure, transformer.HeldBackStatus);
+
+            ctx.Response.Clear();
+            var delay = RetryBackoff.NextDelay(attempt + 1, retries.Backoff, retries.MaxBackoff, Random.Shared.NextDouble());
+            var left = budget - Stopwatch.GetElapsedTime(started);
+            // a spent budget skips the wait; the next turn of the loop answers 504
+            if (delay > TimeSpan.Zero && left > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(delay < left ? delay : left, ctx.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return new ProxyFailure(ProxyFailureKind.Client); // client gone
+                }
+            }
+        }
+    }
+
+    private static ImmutableArray<int> HoldBackWith(ImmutableArray<int> always, ImmutableArray<int> retryStatuses, bool moreLeft) =>
+        moreLeft && !retryStatuses.IsDefaultOrEmpty ? [.. retryStatuses.Union(always)] : always;
+
+    /// <summary>
+    /// Picks an untried backend the request may use, marking it tried. A backend whose breaker is half-open takes
+    /// only as many requests as it has trial permits: losing the race for one just means picking again.
+    /// </summary>
+    /// <param name="trial">The permits the request won, when it is a breaker trial.</param>
+    private static int PickAdmitted(RouteSnapshot snap, ref TriedSet tried, out HalfOpenPermits? trial)
+    {
+        while (true)
+        {
+            var idx = snap.Selector.Pick(snap.Eligible, in tried);
+            if (idx < 0)
+            {
+                trial = null;
+                return -1;
+            }
+            tried.Add(idx);
+            trial = snap.Eligible[idx].Trials;
+            if (trial is null || trial.TryAcquire()) return idx;
+        }
+    }
+
+    /// <summary>The first attempt (full budget) reuses one config per timeout; later, trimmed attempts allocate.</summary>
+    private static ForwarderRequestConfig RequestConfig(TimeSpan perAttempt, TimeSpan routeTimeout, TimeSpan? backendTimeout)
+    {
+        // within 50 ms of the full route budget counts as the full budget, so first attempts share a config
+        var full = backendTimeout is { } bt ? perAttempt == bt : perAttempt >= routeTimeout - TimeSpan.FromMilliseconds(50);
+        if (full)
+            return RequestConfigs.GetOrAdd(backendTimeout ?? routeTimeout, static t => new ForwarderRequestConfig { ActivityTimeout = t });
+        return new ForwarderRequestConfig { ActivityTimeout = perAttempt };
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<TimeSpan, ForwarderRequestConfig> RequestConfigs = new();
+
+    private static (OutcomeKind, ProxyFailureKind) Classify(HttpContext ctx, ForwarderError error, ProxTransformer tr)
+    {
+        if (error == ForwarderError.None)
+        {
+            if (tr.HeldBackStatus != 0) return (OutcomeKind.GatewayStatus, ProxyFailureKind.HeldBackStatus);
+            var s = tr.BackendStatus;
+            return (s is 502 or 503 or 504 ? OutcomeKind.GatewayStatus : OutcomeKind.Success, ProxyFailureKind.None);
+        }
+
+        var ex = ctx.Features.Get<IForwarderErrorFeature>()?.Exception;
+        return error switch
+        {
+            ForwarderError.RequestTimedOut => (OutcomeKind.Timeout, ProxyFailureKind.Timeout),
+            ForwarderError.Request when ctx.RequestAborted.IsCancellationRequested => (OutcomeKind.ClientAbort, ProxyFailureKind.Client),
+            ForwarderError.Request => (OutcomeKind.ConnectFailure, IsTimeout(ex) ? ProxyFailureKind.Timeout : ProxyFailureKind.Connect),
+            ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
+                or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient
+                or ForwarderError.UpgradeRequestClient or ForwarderError.UpgradeResponseClient
+                => (OutcomeKind.ClientAbort, IsTooLarge(ex) ? ProxyFailureKind.TooLarge : ProxyFailureKind.Client),
+            _ => (OutcomeKind.ProtocolFailure, ProxyFailureKind.Upstream),
+        };
+    }
+
+    private static bool IsTimeout(Exception? ex) =>
+        ex is OperationCanceledException || ex?.InnerException is TimeoutException || ex is TimeoutException;
+
+    private static bool IsTooLarge(Exception? ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }) return true;
+            if (e is AggregateException agg) return agg.InnerExceptions.Any(IsTooLarge);
+        }
+        return false;
+    }
+
+    private static bool CanRetry(HttpRequest req, RetryConfig retries)
+    {
+        if (retries.Attempts <= 0) return false;
+        // a body is streamed, not buffered: once sent it cannot be sent again
+        var hasBody = req.ContentLength > 0 || req.Headers.ContainsKey("Transfer-Encoding");
+        if (hasBody) return false;
+        return retries.NonIdempotent || IsIdempotent(req.Method);
+    }
+
+    private static bool IsIdempotent(string method) =>
+        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method)
+        || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method) || HttpMethods.IsTrace(method);
+}

@@ -1,0 +1,72 @@
+using Microsoft.AspNetCore.Http;
+using Prox.Http.Cache;
+using Prox.Http.Dedup;
+using Prox.Http.Forwarding;
+using Prox.Http.Hygiene;
+using Prox.Http.Limits;
+using Prox.Http.Pipeline;
+using Prox.Http.Routing;
+
+namespace Prox.Http;
+
+/// <summary>
+/// The proxy's request path, as a list of stages run in this order. Each stage is one class in its capability
+/// folder; it sees the request's <see cref="ProxyContext"/> and either answers or passes it on.
+/// <list type="number">
+/// <item><see cref="HygieneStage"/> (Hygiene/): CONNECT → 405, both Content-Length and Transfer-Encoding → 400.</item>
+/// <item><see cref="RouteMatchStage"/> (Routing/): no route → 404, route not yet published → 503; records the route.</item>
+/// <item><see cref="LimitsStage"/> (Limits/): a declared body over <c>limits.max-request-body</c> → 413.</item>
+/// <item><see cref="CacheStage"/> (Cache/): GET/HEAD on a route with <c>cache</c> on: answered from the cache, or
+/// forwarded and stored.</item>
+/// <item><see cref="DedupStage"/> (Dedup/): on a route with <c>dedup</c> on, identical requests share one forward.</item>
+/// <item><see cref="ForwardStage"/> (Forwarding/): the <see cref="Forwarder"/> selects, forwards, retries and
+/// reports; a failure is answered with its <see cref="ProxyFailure"/> problem response.</item>
+/// </list>
+/// Before the first stage the request gets its request id and trust decision (<see cref="ProxyContext"/>).
+/// </summary>
+/// <remarks>
+/// To add a stage (access control, rate limits, validation, transforms, …): write one <see cref="IProxyStage"/> class
+/// in its capability folder, register it in <see cref="PipelineServices.AddProxPipeline"/>, and insert it where it
+/// belongs in the constructor's list below (and in the list above). No other stage changes. A stage that is off for
+/// the matched route returns <c>next(ctx)</c> after a null check. The chain is linked once, here; a request costs
+/// one <see cref="ProxyContext"/>. The class sits in the root namespace, beside <see cref="ProxRuntime"/>, because
+/// it composes every capability; the stage contract (<see cref="IProxyStage"/>, <see cref="ProxyContext"/>) sits
+/// in Pipeline/, which imports none of them, so no capability folder imports another one back.
+/// </remarks>
+public sealed class ProxyPipeline
+{
+    private readonly ProxRuntime _rt;
+    private readonly ProxyStageDelegate _first;
+
+    public ProxyPipeline(ProxRuntime rt, HygieneStage hygiene, RouteMatchStage routeMatch, LimitsStage limits,
+        CacheStage cache, DedupStage dedup, ForwardStage forward)
+    {
+        _rt = rt;
+        Stages = [hygiene, routeMatch, limits, cache, dedup, forward];
+        _first = Link(Stages);
+    }
+
+    /// <summary>The stages in the order a request meets them.</summary>
+    public IReadOnlyList<IProxyStage> Stages { get; }
+
+    /// <summary>Serves one request on a proxy listener.</summary>
+    public ValueTask InvokeAsync(HttpContext http)
+    {
+        var trusted = _rt.TrustedProxies.IsTrusted(http.Connection.RemoteIpAddress);
+        return _first(new ProxyContext(http, RequestIds.Resolve(http.Request, trusted), trusted));
+    }
+
+    /// <summary>Links the stages back to front, so each one's <c>next</c> is the rest of the list.</summary>
+    private static ProxyStageDelegate Link(IReadOnlyList<IProxyStage> stages)
+    {
+        // past the last stage: only reached if the forward stage were removed; nothing left to do
+        ProxyStageDelegate next = static _ => ValueTask.CompletedTask;
+        for (var i = stages.Count - 1; i >= 0; i--)
+        {
+            var stage = stages[i];
+            var rest = next;
+            next = ctx => stage.InvokeAsync(ctx, rest);
+        }
+        return next;
+    }
+}

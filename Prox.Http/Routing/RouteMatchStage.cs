@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Prox.Http.Errors;
+using Prox.Http.Pipeline;
+
+namespace Prox.Http.Routing;
+
+/// <summary>
+/// Finds the request's route in the published route table and records it in the <see cref="ProxyContext"/>:
+/// 404 when none matches (an absolute-form request only matches a route by host), 503 while the matched route
+/// has not published its first snapshot.
+/// </summary>
+public sealed class RouteMatchStage(ProxRuntime rt) : IProxyStage
+{
+    public ValueTask InvokeAsync(ProxyContext ctx, ProxyStageDelegate next)
+    {
+        var http = ctx.Http;
+        var req = http.Request;
+        var found = rt.Store.Table.Match(req.Host.Host, req.Path.Value ?? "/");
+        if (found is not { } match || (IsAbsoluteForm(http) && !match.ByHost))
+        {
+            return new ValueTask(Problems.WriteAsync(http, StatusCodes.Status404NotFound, "No route",
+                "No route matches this host and path.", ctx.RequestId));
+        }
+
+        var snap = match.Slot.Current;
+        if (snap is null)
+        {
+            return new ValueTask(Problems.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "Starting",
+                "The route is starting.", ctx.RequestId, retryAfterSeconds: 1));
+        }
+
+        ctx.SetRoute(match.Slot, snap, match.Prefix);
+        return next(ctx);
+    }
+
+    private static bool IsAbsoluteForm(HttpContext ctx)
+    {
+        var raw = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        return raw is not null && raw.Length > 0 && raw[0] != '/' && raw[0] != '*';
+    }
+}
