@@ -4,6 +4,7 @@ using Prox.Actors;
 using Prox.Actors.Config;
 using Prox.Actors.ConfigHistory;
 using Prox.Actors.Events;
+using Prox.Actors.Hocon;
 using Prox.Actors.Routing;
 using Prox.Http;
 using Prox.Http.Admin;

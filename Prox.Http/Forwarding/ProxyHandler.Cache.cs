@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
+using Prox.Actors.Caching;
 using Prox.Actors.Config;
 using Prox.Actors.Routing;
 using Prox.Http.Cache;

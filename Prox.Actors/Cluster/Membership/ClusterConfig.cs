@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace Prox.Actors.Config;
+namespace Prox.Actors.Cluster.Membership;
 
 /// <summary><c>prox.cluster</c>: Akka.Cluster membership (preview). Off by default: standalone Prox needs nothing.
 /// Bound when the process starts; a reload that changes it needs a restart.</summary>

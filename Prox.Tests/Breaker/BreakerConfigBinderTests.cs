@@ -2,10 +2,10 @@ using Prox.Actors.Breaker;
 using Prox.Actors.Config;
 using Xunit;
 
-namespace Prox.Tests.Config;
+namespace Prox.Tests.Breaker;
 
 /// <summary>The <c>breaker { … }</c> block on routes and backends: binding, key-by-key merging and validation.</summary>
-public sealed class BreakerConfigParserTests
+public sealed class BreakerConfigBinderTests
 {
     private const string Backend = """backends = [{ url = "http://127.0.0.1:5001" }]""";
 

@@ -1,10 +1,11 @@
 using Prox.Actors.Config;
+using Prox.Actors.Dedup;
 using Xunit;
 
-namespace Prox.Tests.Config;
+namespace Prox.Tests.Dedup;
 
 /// <summary>The route's <c>dedup { … }</c> block: binding, defaults, validation with paths, reload comparison.</summary>
-public sealed class DedupConfigParserTests
+public sealed class DedupConfigBinderTests
 {
     private const string Backend = """backends = [{ url = "http://127.0.0.1:5001" }]""";
 
