@@ -20,9 +20,8 @@ internal static class BreakerConfigBinder
     /// </summary>
     public static BreakerConfig Bind(ConfigReader r, ConfigNode node, string path, BreakerConfig baseline)
     {
-        if (r.AsMap(node, path) is not { } breaker)
+        if (r.Block(node, path, BreakerKeys) is not { } breaker)
             return baseline;
-        r.CheckKeys(breaker, path, BreakerKeys);
 
         var (window, _) = r.Duration(breaker, path, "window", baseline.Window);
         var (openFor, openOk) = r.Duration(breaker, path, "open-for", baseline.OpenFor);

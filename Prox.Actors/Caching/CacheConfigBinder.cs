@@ -14,9 +14,8 @@ internal static class CacheConfigBinder
     public static ProxCacheConfig BindProcess(ConfigReader r, ConfigNode.Map prox)
     {
         const string path = "prox.cache";
-        if (prox.Get("cache") is not { } node || r.AsMap(node, path) is not { } cache)
+        if (r.Section(prox, "cache", path, ProxCacheKeys) is not { } cache)
             return ProxCacheConfig.Default;
-        r.CheckKeys(cache, path, ProxCacheKeys);
         var result = ProxCacheConfig.Default;
         if (Size(r, cache, path, "max-memory") is { } max)
             result = result with { MaxMemoryBytes = max };
@@ -34,9 +33,8 @@ internal static class CacheConfigBinder
     /// <summary>A route's <c>cache</c> block; a block that is not an object binds as off (the error is recorded).</summary>
     public static CacheConfig BindRoute(ConfigReader r, ConfigNode node, string path)
     {
-        if (r.AsMap(node, path) is not { } cache)
+        if (r.Block(node, path, RouteCacheKeys) is not { } cache)
             return CacheConfig.Default with { Enabled = false };
-        r.CheckKeys(cache, path, RouteCacheKeys);
         var d = CacheConfig.Default;
 
         var varyBy = ImmutableArray.CreateBuilder<string>();

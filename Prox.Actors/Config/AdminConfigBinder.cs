@@ -12,9 +12,8 @@ internal static class AdminConfigBinder
     /// <summary><c>prox.admin.listen</c> with the path of each address; null when absent (the caller applies the default).</summary>
     public static List<(ListenAddress Address, string Path)>? Listen(ConfigReader r, ConfigNode.Map prox)
     {
-        if (prox.Get("admin") is not { } node || r.AsMap(node, "prox.admin") is not { } admin)
+        if (r.Section(prox, "admin", "prox.admin", AdminKeys) is not { } admin)
             return null;
-        r.CheckKeys(admin, "prox.admin", AdminKeys);
         return ProxConfigBinder.ListenAddresses(r, admin, "prox.admin", "listen");
     }
 

@@ -115,9 +115,8 @@ internal static class ProxConfigBinder
 
     private static ShutdownConfig Shutdown(ConfigReader r, ConfigNode.Map prox)
     {
-        if (prox.Get("shutdown") is not { } node || r.AsMap(node, "prox.shutdown") is not { } shutdown)
+        if (r.Section(prox, "shutdown", "prox.shutdown", ShutdownKeys) is not { } shutdown)
             return ShutdownConfig.Default;
-        r.CheckKeys(shutdown, "prox.shutdown", ShutdownKeys);
         return r.OptionalDuration(shutdown, "prox.shutdown", "drain-timeout", allowZero: true) is { } drain
             ? new ShutdownConfig(drain)
             : ShutdownConfig.Default;
@@ -138,9 +137,8 @@ internal static class ProxConfigBinder
 
     private static LimitsConfig Limits(ConfigReader r, ConfigNode.Map prox)
     {
-        if (prox.Get("limits") is not { } node || r.AsMap(node, "prox.limits") is not { } limits)
+        if (r.Section(prox, "limits", "prox.limits", LimitsKeys) is not { } limits)
             return LimitsConfig.Default;
-        r.CheckKeys(limits, "prox.limits", LimitsKeys);
 
         const string path = "prox.limits.max-request-body";
         if (limits.Get("max-request-body") is not { } sizeNode || r.Text(sizeNode, path, "a size such as 10MB") is not { } text)

@@ -91,9 +91,8 @@ internal static class RouteConfigBinder
 
     private static RouteConfig? Route(ConfigReader r, string id, ConfigNode node, string path)
     {
-        if (r.AsMap(node, path) is not { } route)
+        if (r.Block(node, path, RouteKeys) is not { } route)
             return null;
-        r.CheckKeys(route, path, RouteKeys);
         if (!ConfigValues.IsName(id))
             r.Error(path, "route id must start with a letter or digit and contain only letters, digits, '.', '-' or '_' (at most 100)");
 
@@ -135,9 +134,8 @@ internal static class RouteConfigBinder
     private static RouteMatch Match(ConfigReader r, ConfigNode.Map route, string routePath)
     {
         var path = ConfigPath.Child(routePath, "match");
-        if (route.Get("match") is not { } node || r.AsMap(node, path) is not { } match)
+        if (r.Section(route, "match", path, MatchKeys) is not { } match)
             return new RouteMatch("/", []);
-        r.CheckKeys(match, path, MatchKeys);
 
         var prefix = "/";
         var prefixPath = ConfigPath.Child(path, "path-prefix");
@@ -187,9 +185,8 @@ internal static class RouteConfigBinder
     {
         var path = ConfigPath.Child(routePath, "timeouts");
         var defaults = TimeoutsConfig.Default;
-        if (route.Get("timeouts") is not { } node || r.AsMap(node, path) is not { } timeouts)
+        if (r.Section(route, "timeouts", path, TimeoutKeys) is not { } timeouts)
             return defaults;
-        r.CheckKeys(timeouts, path, TimeoutKeys);
         return new TimeoutsConfig(
             r.OptionalDuration(timeouts, path, "connect") ?? defaults.Connect,
             r.OptionalDuration(timeouts, path, "request") ?? defaults.Request);
@@ -199,9 +196,8 @@ internal static class RouteConfigBinder
     {
         var path = ConfigPath.Child(routePath, "retries");
         var defaults = RetryConfig.Default;
-        if (route.Get("retries") is not { } node || r.AsMap(node, path) is not { } retries)
+        if (r.Section(route, "retries", path, RetryKeys) is not { } retries)
             return defaults;
-        r.CheckKeys(retries, path, RetryKeys);
 
         var attempts = r.Int(retries, path, "attempts", defaults.Attempts, 0, MaxRetryAttempts);
         var backoff = r.OptionalDuration(retries, path, "backoff", allowZero: true) ?? defaults.Backoff;
@@ -249,9 +245,8 @@ internal static class RouteConfigBinder
     {
         var path = ConfigPath.Child(routePath, "passive");
         var defaults = PassiveConfig.Default;
-        if (route.Get("passive") is not { } node || r.AsMap(node, path) is not { } passive)
+        if (r.Section(route, "passive", path, PassiveKeys) is not { } passive)
             return defaults;
-        r.CheckKeys(passive, path, PassiveKeys);
 
         var failures = r.Int(passive, path, "failures-to-eject", defaults.FailuresToEject, 1, int.MaxValue);
         var ejectFor = r.OptionalDuration(passive, path, "eject-for") ?? defaults.EjectFor;

@@ -11,9 +11,8 @@ internal static class ConfigHistoryConfigBinder
     public static ConfigHistoryConfig Bind(ConfigReader r, ConfigNode.Map prox)
     {
         const string path = "prox.config-history";
-        if (prox.Get("config-history") is not { } node || r.AsMap(node, path) is not { } history)
+        if (r.Section(prox, "config-history", path, ConfigHistoryKeys) is not { } history)
             return ConfigHistoryConfig.Default;
-        r.CheckKeys(history, path, ConfigHistoryKeys);
         return new ConfigHistoryConfig(r.Int(history, path, "keep", ConfigHistoryConfig.Default.Keep, 1, ConfigHistoryConfig.MaxKeep));
     }
 }

@@ -11,9 +11,8 @@ internal static class DedupConfigBinder
     /// <summary>The route's settings over <see cref="DedupConfig.Default"/>; null when the block is not an object (the error is recorded).</summary>
     public static DedupConfig? Bind(ConfigReader r, ConfigNode node, string path)
     {
-        if (r.AsMap(node, path) is not { } dedup)
+        if (r.Block(node, path, DedupKeys) is not { } dedup)
             return null;
-        r.CheckKeys(dedup, path, DedupKeys);
         var defaults = DedupConfig.Default;
 
         var methods = defaults.Methods;

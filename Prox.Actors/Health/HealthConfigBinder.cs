@@ -23,9 +23,8 @@ internal static class HealthConfigBinder
     /// </summary>
     public static HealthConfig Bind(ConfigReader r, ConfigNode node, string path, HealthConfig baseline)
     {
-        if (r.AsMap(node, path) is not { } health)
+        if (r.Block(node, path, HealthKeys) is not { } health)
             return baseline;
-        r.CheckKeys(health, path, HealthKeys);
 
         var probePath = baseline.Path;
         var probePathPath = ConfigPath.Child(path, "path");
@@ -88,9 +87,8 @@ internal static class HealthConfigBinder
     private static HealthExpectation Expect(ConfigReader r, ConfigNode.Map health, string parent, HealthExpectation fallback)
     {
         var path = ConfigPath.Child(parent, "expect");
-        if (health.Get("expect") is not { } node || r.AsMap(node, path) is not { } expect)
+        if (r.Section(health, "expect", path, ExpectKeys) is not { } expect)
             return fallback;
-        r.CheckKeys(expect, path, ExpectKeys);
 
         var statuses = fallback.Statuses;
         if (r.Strings(expect, path, "status", "a status such as \"200\", \"200-299\" or \"2xx\"") is { } items)

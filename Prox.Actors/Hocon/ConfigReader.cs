@@ -165,6 +165,21 @@ internal sealed class ConfigReader
         return null;
     }
 
+    /// <summary>The object at <paramref name="path"/> with its keys checked against <paramref name="known"/>; null when it is
+    /// not an object (reported).</summary>
+    public ConfigNode.Map? Block(ConfigNode node, string path, string[] known)
+    {
+        if (AsMap(node, path) is not { } map)
+            return null;
+        CheckKeys(map, path, known);
+        return map;
+    }
+
+    /// <summary>The block <paramref name="key"/> of <paramref name="parent"/> (found at <paramref name="path"/>) with its keys
+    /// checked; null when it is absent, or not an object (reported): the caller then applies its defaults.</summary>
+    public ConfigNode.Map? Section(ConfigNode.Map parent, string key, string path, string[] known) =>
+        parent.Get(key) is { } node ? Block(node, path, known) : null;
+
     /// <summary>Reports every key of <paramref name="map"/> not in <paramref name="known"/>, with the closest known key as a hint.</summary>
     public void CheckKeys(ConfigNode.Map map, string path, string[] known)
     {

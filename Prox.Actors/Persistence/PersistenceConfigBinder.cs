@@ -12,9 +12,8 @@ internal static class PersistenceConfigBinder
     {
         const string path = "prox.persistence";
         var defaults = PersistenceConfig.Default;
-        if (prox.Get("persistence") is not { } node || r.AsMap(node, path) is not { } persistence)
+        if (r.Section(prox, "persistence", path, PersistenceKeys) is not { } persistence)
             return defaults;
-        r.CheckKeys(persistence, path, PersistenceKeys);
 
         var provider = defaults.Provider;
         var providerPath = ConfigPath.Child(path, "provider");

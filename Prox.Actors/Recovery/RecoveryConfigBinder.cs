@@ -50,9 +50,8 @@ internal static class RecoveryConfigBinder
     /// </summary>
     public static RecoveryConfig Bind(ConfigReader r, ConfigNode node, string path, RecoveryConfig baseline)
     {
-        if (r.AsMap(node, path) is not { } recovery)
+        if (r.Block(node, path, RecoveryKeys) is not { } recovery)
             return baseline;
-        r.CheckKeys(recovery, path, RecoveryKeys);
 
         var (after, afterOk) = r.Duration(recovery, path, "after", baseline.After);
         var backoff = baseline.Backoff;
@@ -125,9 +124,8 @@ internal static class RecoveryConfigBinder
 
     private static RecoveryHttp? Http(ConfigReader r, ConfigNode node, string path, RecoveryHttp? baseline)
     {
-        if (r.AsMap(node, path) is not { } http)
+        if (r.Block(node, path, RecoveryHttpKeys) is not { } http)
             return baseline;
-        r.CheckKeys(http, path, RecoveryHttpKeys);
 
         var url = baseline?.Url;
         var urlPath = ConfigPath.Child(path, "url");

@@ -21,9 +21,8 @@ internal static partial class ClusterConfigBinder
     {
         const string path = "prox.cluster";
         var defaults = ClusterConfig.Default;
-        if (prox.Get("cluster") is not { } node || r.AsMap(node, path) is not { } cluster)
+        if (r.Section(prox, "cluster", path, ClusterKeys) is not { } cluster)
             return defaults;
-        r.CheckKeys(cluster, path, ClusterKeys);
 
         var enabled = r.Bool(cluster, path, "enabled", defaults.Enabled);
         var hostname = defaults.Hostname;
