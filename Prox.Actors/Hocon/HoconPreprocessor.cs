@@ -6,8 +6,8 @@ namespace Prox.Actors.Hocon;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Hand-written because no served package fits: NuGet serves no HOCON parser of its own, and the one we have, inside
-/// Akka 1.5 (<c>Akka.Configuration</c>), is the parser this class guards. This is not a second parser: it only
+/// Hand-written because no served package fits: the only HOCON parser served to this project is the one inside
+/// Akka 1.5 (<c>Akka.Configuration</c>), and it is the parser this class guards. This is not a second parser: it only
 /// recognises the structure (it never builds values), rejects what Akka would read wrongly or hang on, bounds the
 /// nesting, refuses <c>include</c>, and rewrites the text Akka then parses (<see cref="HoconRewrite"/>).
 /// </para>
