@@ -4,6 +4,7 @@ using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
+using Prox.Actors.Cluster.Membership;
 using Prox.Actors.Config;
 using Prox.Http.Admin;
 

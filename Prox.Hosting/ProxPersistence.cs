@@ -6,6 +6,7 @@ using Microsoft.Data.Sqlite;
 using Npgsql;
 using Prox.Actors.Config;
 using Prox.Actors.ConfigHistory;
+using Prox.Actors.Persistence;
 using Prox.Actors.Webhooks;
 
 namespace Prox.Hosting;

@@ -1,4 +1,9 @@
 using System.Collections.Immutable;
+using Prox.Actors.Caching;
+using Prox.Actors.Cluster.Membership;
+using Prox.Actors.ConfigHistory;
+using Prox.Actors.Dedup;
+using Prox.Actors.Persistence;
 
 namespace Prox.Actors.Config;
 
@@ -72,14 +77,6 @@ public enum AdminRole
 public sealed record ShutdownConfig(TimeSpan DrainTimeout)
 {
     public static readonly ShutdownConfig Default = new(TimeSpan.FromSeconds(30));
-}
-
-/// <param name="Keep">Newest versions kept; older ones are deleted from the store (numbers are never reused).</param>
-public sealed record ConfigHistoryConfig(int Keep)
-{
-    public const int MaxKeep = 10_000;
-
-    public static readonly ConfigHistoryConfig Default = new(100);
 }
 
 /// <summary>Request limits applied by the front end before anything is forwarded.</summary>
@@ -193,10 +190,4 @@ public sealed record RetryConfig(
 public sealed record PassiveConfig(int FailuresToEject, TimeSpan EjectFor, TimeSpan MaxEjectFor)
 {
     public static readonly PassiveConfig Default = new(5, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5));
-}
-
-/// <summary>One validation error: the HOCON path and what is wrong with it.</summary>
-public sealed record ConfigError(string Path, string Message)
-{
-    public override string ToString() => $"{Path}: {Message}";
 }

@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
-using System.Text.RegularExpressions;
-using Akka.Configuration;
+using Prox.Actors.Hocon;
 
 namespace Prox.Actors.Config;
 
@@ -26,16 +25,10 @@ public sealed record ConfigParseResult(ProxConfig? Config, ImmutableArray<Config
 /// An unset <c>${?NAME}</c> leaves the field as it was, so <c>listen = "127.0.0.1:8080"</c> followed by
 /// <c>listen = ${?PROX_LISTEN}</c> is an optional override; an unset <c>${NAME}</c> is an error.
 /// </remarks>
-public static partial class ProxConfigParser
+public static class ProxConfigParser
 {
     /// <summary>The path used for errors that concern the whole text rather than one value.</summary>
     public const string FilePath = "(file)";
-
-    [GeneratedRegex(@"^Unknown token at position (?<pos>\d+)")]
-    private static partial Regex UnknownToken();
-
-    [GeneratedRegex(@"\s+")]
-    private static partial Regex Whitespace();
 
     /// <summary>Parses config text, reading <c>${…}</c> substitutions from the process environment.</summary>
     public static ConfigParseResult ParseText(string text) => ParseText(text, Environment.GetEnvironmentVariable);
@@ -58,11 +51,11 @@ public static partial class ProxConfigParser
         }
     }
 
-    /// <summary>Reads and parses a config file; a missing or unreadable file is an error, not an exception.</summary>
     /// <summary>A duration as the config writes it (<c>30s</c>, <c>500ms</c>, <c>2m</c>), for query parameters and the CLI.</summary>
     public static bool TryParseDuration(string text, out TimeSpan value, out string error) =>
         ConfigValues.TryParseDuration(text, out value, out error);
 
+    /// <summary>Reads and parses a config file; a missing or unreadable file is an error, not an exception.</summary>
     public static ConfigParseResult ParseFile(string path)
     {
         string text;
@@ -79,66 +72,18 @@ public static partial class ProxConfigParser
         return ParseText(text);
     }
 
-    /// <summary>The HOCON tree of <paramref name="text"/> (substitutions from the environment), for structural diffs;
-    /// null when it is not valid HOCON.</summary>
-    internal static ConfigNode? ParseTree(string text)
-    {
-        var prepared = HoconPreprocessor.Prepare(text.TrimStart('\uFEFF'), Environment.GetEnvironmentVariable);
-        if (prepared.Text is not { } resolved)
-            return null;
-        try
-        {
-            return ConfigNode.FromAkka(ConfigurationFactory.ParseString(resolved, IncludeNotSupported).Root);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // as in Parse: Akka's parser reports bad input with many exception types
-            return null;
-        }
-    }
-
     private static ConfigParseResult Parse(string text, string sourceText, Func<string, string?> getEnvironmentVariable)
     {
-        var prepared = HoconPreprocessor.Prepare(text, getEnvironmentVariable);
-        if (prepared.Text is not { } resolved)
-            return Fail($"invalid HOCON: {prepared.Error}");
+        var parsed = HoconParser.Parse(text, getEnvironmentVariable);
+        if (parsed.Root is not { } map)
+            return Fail(parsed.Error!) with { ResolvedText = parsed.ResolvedText };
 
-        ConfigNode root;
-        try
-        {
-            var hocon = ConfigurationFactory.ParseString(resolved, IncludeNotSupported);
-            root = ConfigNode.FromAkka(hocon.Root);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // Akka's parser reports bad input with whatever it hits: FormatException, ConfigurationException,
-            // NotSupportedException from our include callback, and occasionally NullReferenceException.
-            return Fail($"invalid HOCON: {Describe(ex, resolved)}") with { ResolvedText = resolved };
-        }
-
-        if (root is not ConfigNode.Map map)
-            return Fail("invalid HOCON: the root is not an object") with { ResolvedText = resolved };
-
+        var resolved = parsed.ResolvedText;
         var (config, errors) = ProxConfigBinder.Bind(map);
         return new ConfigParseResult(config is null ? null : config with { SourceText = sourceText, ResolvedText = resolved }, errors)
         {
             ResolvedText = resolved,
         };
-    }
-
-    private static Akka.Configuration.Hocon.HoconRoot IncludeNotSupported(string name) =>
-        throw new NotSupportedException($"include \"{name}\" is not supported; keep the config in one file");
-
-    private static string Describe(Exception ex, string text)
-    {
-        var message = ex.Message;
-        var unknown = UnknownToken().Match(message);
-        if (unknown.Success && int.TryParse(unknown.Groups["pos"].Value, out var position))
-        {
-            var at = position < text.Length ? $" '{text[position]}'" : "";
-            return $"{HoconPreprocessor.Position(text, position)}: unexpected token{at}";
-        }
-        return Whitespace().Replace(message, " ").Trim();
     }
 
     private static ConfigParseResult Fail(string message) =>

@@ -4,6 +4,7 @@ using Akka.Event;
 using Prox.Actors.Config;
 using Prox.Actors.ConfigHistory;
 using Prox.Actors.Events;
+using Prox.Actors.Hocon;
 using Prox.Actors.Routing;
 
 namespace Prox.Actors.ConfigApply;

@@ -1,4 +1,4 @@
-using Prox.Actors.Config;
+using Prox.Actors.Hocon;
 
 namespace Prox.Actors.ConfigHistory;
 
@@ -12,7 +12,7 @@ public static class ConfigTreeDiff
     /// <summary>The changed paths in file order; null when either text is not valid HOCON.</summary>
     public static IReadOnlyList<string>? ChangedPaths(string from, string to)
     {
-        if (ProxConfigParser.ParseTree(from) is not { } a || ProxConfigParser.ParseTree(to) is not { } b)
+        if (HoconParser.ParseTree(from) is not { } a || HoconParser.ParseTree(to) is not { } b)
             return null;
         var paths = new List<string>();
         Compare(a, b, "", paths);
@@ -28,12 +28,12 @@ public static class ConfigTreeDiff
                 foreach (var (key, va) in ma.Fields)
                 {
                     seen.Add(key);
-                    var child = ProxConfigBinder.Child(path, key);
+                    var child = ConfigPath.Child(path, key);
                     if (Field(mb, key) is { } vb) Compare(va, vb, child, into);
                     else into.Add(child);
                 }
                 foreach (var (key, _) in mb.Fields)
-                    if (!seen.Contains(key)) into.Add(ProxConfigBinder.Child(path, key));
+                    if (!seen.Contains(key)) into.Add(ConfigPath.Child(path, key));
                 break;
             case (ConfigNode.List la, ConfigNode.List lb):
                 for (var i = 0; i < Math.Max(la.Items.Length, lb.Items.Length); i++)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Prox.Actors.Config;
+using Prox.Actors.Hocon;
 using Prox.Http.Errors;
 
 namespace Prox.Http.Admin;

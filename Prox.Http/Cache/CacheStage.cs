@@ -6,6 +6,7 @@ using Prox.Actors.Config;
 using Prox.Http.Dedup;
 using Prox.Http.Forwarding;
 using Prox.Http.Pipeline;
+using Prox.Actors.Caching;
 
 namespace Prox.Http.Cache;
 

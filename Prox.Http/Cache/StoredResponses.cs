@@ -4,6 +4,7 @@ using Microsoft.Extensions.Primitives;
 using Prox.Actors.Config;
 using Prox.Http.Forwarding;
 using Prox.Http.Pipeline;
+using Prox.Actors.Caching;
 
 namespace Prox.Http.Cache;
 

@@ -3,6 +3,7 @@ using System.Text;
 using Akka.Actor;
 using Microsoft.AspNetCore.Http;
 using Prox.Actors.Config;
+using Prox.Actors.Dedup;
 using Prox.Actors.Routing;
 using Prox.Http.Forwarding;
 using Prox.Http.Pipeline;

@@ -1,4 +1,5 @@
 using Prox.Actors.Config;
+using Prox.Actors.Hocon;
 using Xunit;
 
 namespace Prox.Tests.Config;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Prox.Actors.Config;
+using Prox.Actors.Hocon;
 using Xunit;
 
 namespace Prox.Tests.Config;

@@ -3,6 +3,9 @@ using Prox.Actors.Config;
 using Prox.Actors.ConfigApply;
 using Prox.Actors.Webhooks;
 using Xunit;
+using Prox.Actors.Cluster.Membership;
+using Prox.Actors.ConfigHistory;
+using Prox.Actors.Persistence;
 
 namespace Prox.Tests.ConfigApply;
 

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Prox.Actors.Config;
+using Prox.Actors.Dedup;
 using Prox.Actors.Routing;
 using Prox.Http.Dedup;
 using Xunit;

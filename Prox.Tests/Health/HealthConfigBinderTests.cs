@@ -1,11 +1,12 @@
 using Prox.Actors.Config;
 using Prox.Actors.Health;
+using Prox.Actors.Hocon;
 using Xunit;
 
-namespace Prox.Tests.Config;
+namespace Prox.Tests.Health;
 
 /// <summary>The <c>health { … }</c> block on routes and backends: binding, key-by-key merging and validation.</summary>
-public sealed class HealthConfigParserTests
+public sealed class HealthConfigBinderTests
 {
     private const string Backend = """backends = [{ url = "http://127.0.0.1:5001" }]""";
 

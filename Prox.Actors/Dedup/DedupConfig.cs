@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace Prox.Actors.Config;
+namespace Prox.Actors.Dedup;
 
 /// <summary>What a coalescing key is made of (besides the configured request headers).</summary>
 [Flags]

@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
 
-namespace Prox.Actors.Config;
+namespace Prox.Actors.Cluster.Membership;
 
 /// <summary><c>prox.cluster</c>: Akka.Cluster membership (preview). Off by default: standalone Prox needs nothing.
 /// Bound when the process starts; a reload that changes it needs a restart.</summary>
+/// <remarks>In <c>Cluster.Membership</c> rather than <c>Cluster</c>: the root config names this record while the
+/// cluster's actors read route config, so one namespace would make Config and Cluster import each other.</remarks>
 /// <param name="Hostname">The address this node binds Akka.Remote (DotNetty TCP) to and that other nodes reach it at.</param>
 /// <param name="Port">Akka.Remote's port; 0 picks a free one (then the node can only seed itself or join others).</param>
 /// <param name="SeedNodes">Addresses <c>akka.tcp://prox@host:port</c> to join; empty = this node seeds itself

@@ -1,11 +1,12 @@
 using Prox.Actors.Config;
+using Prox.Actors.Hocon;
 using Prox.Actors.Recovery;
 using Xunit;
 
-namespace Prox.Tests.Config;
+namespace Prox.Tests.Recovery;
 
 /// <summary>The <c>recovery { … }</c> block on routes and backends: binding, key-by-key merging and validation.</summary>
-public sealed class RecoveryConfigParserTests
+public sealed class RecoveryConfigBinderTests
 {
     private const string Health = "health {}";
     private const string Backend = """backends = [{ id = a, url = "http://127.0.0.1:5001" }]""";

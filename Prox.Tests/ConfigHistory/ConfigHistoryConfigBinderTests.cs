@@ -1,9 +1,9 @@
 using Prox.Actors.Config;
 using Xunit;
 
-namespace Prox.Tests.Config;
+namespace Prox.Tests.ConfigHistory;
 
-public class ConfigHistoryConfigParserTests
+public class ConfigHistoryConfigBinderTests
 {
     private static ConfigParseResult Parse(string history) =>
         ProxConfigParser.ParseText($$"""prox { routes.r.backends = [ { url = "http://a:1" } ], {{history}} }""");

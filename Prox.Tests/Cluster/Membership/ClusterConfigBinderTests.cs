@@ -1,10 +1,10 @@
 using Prox.Actors.Config;
 using Xunit;
 
-namespace Prox.Tests.Config;
+namespace Prox.Tests.Cluster.Membership;
 
 /// <summary><c>prox.cluster</c>: off by default; node addresses must be <c>akka.tcp://prox@host:port</c>.</summary>
-public sealed class ClusterConfigParserTests
+public sealed class ClusterConfigBinderTests
 {
     // cluster mode needs PostgreSQL (a separate test covers that error)
     private const string Route = """

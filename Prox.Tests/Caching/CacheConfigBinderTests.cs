@@ -1,10 +1,11 @@
+using Prox.Actors.Caching;
 using Prox.Actors.Config;
 using Xunit;
 
-namespace Prox.Tests.Config;
+namespace Prox.Tests.Caching;
 
 /// <summary>The route's <c>cache { … }</c> block and <c>prox.cache</c>: binding, defaults and validation with paths.</summary>
-public sealed class CacheConfigParserTests
+public sealed class CacheConfigBinderTests
 {
     private const string Backend = """backends = [{ url = "http://127.0.0.1:5001" }]""";
 

@@ -1,12 +1,13 @@
 using Prox.Actors.Config;
 using Prox.Actors.Events;
+using Prox.Actors.Persistence;
 using Prox.Actors.Webhooks;
 using Xunit;
 
-namespace Prox.Tests.Config;
+namespace Prox.Tests.Webhooks;
 
 /// <summary><c>prox.webhooks</c> and <c>prox.persistence</c>: binding, defaults and validation with paths.</summary>
-public sealed class WebhookConfigParserTests
+public sealed class WebhookConfigBinderTests
 {
     private const string Route = """routes.api { backends = [{ url = "http://127.0.0.1:5001" }] }""";
 

@@ -1,31 +1,13 @@
 using Prox.Actors.Config;
+using Prox.Actors.Dedup;
 using Xunit;
+using static Prox.Tests.Config.ConfigTexts;
 
-namespace Prox.Tests.Config;
+namespace Prox.Tests.Dedup;
 
 /// <summary>The route's <c>dedup { … }</c> block: binding, defaults, validation with paths, reload comparison.</summary>
-public sealed class DedupConfigParserTests
+public sealed class DedupConfigBinderTests
 {
-    private const string Backend = """backends = [{ url = "http://127.0.0.1:5001" }]""";
-
-    private static string WithRoute(string route) => $"prox {{\n routes {{\n  api {{\n{route}\n  }}\n }}\n}}\n";
-
-    private static ConfigParseResult Parse(string text) => ProxConfigParser.ParseText(text, _ => null);
-
-    private static RouteConfig SingleRoute(string text)
-    {
-        var result = Parse(text);
-        Assert.True(result.IsValid, string.Join(Environment.NewLine, result.Errors));
-        return Assert.Single(result.Config!.Routes);
-    }
-
-    private static string[] Errors(string text)
-    {
-        var result = Parse(text);
-        Assert.False(result.IsValid);
-        return result.Errors.Select(e => e.ToString()).ToArray();
-    }
-
     [Fact]
     public void ParseText_IssueExample_BindsEveryField()
     {

@@ -1,11 +1,12 @@
 using Prox.Actors.Config;
+using Prox.Actors.Persistence;
 using Xunit;
 
-namespace Prox.Tests.Config;
+namespace Prox.Tests.Persistence;
 
 /// <summary><c>prox.persistence</c> with <c>provider = postgresql</c>: the connection string (often <c>${?PROX_DB}</c>)
 /// is required, <c>data-dir</c> is not used, and errors never echo the connection string (it may hold a password).</summary>
-public sealed class PersistenceConfigParserTests
+public sealed class PersistenceConfigBinderTests
 {
     private const string Route = """routes.api { backends = [{ url = "http://127.0.0.1:5001" }] }""";
     private const string Conn = "Host=db.internal;Port=5433;Username=prox;Password=S3cret;Database=proxdb";

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace Prox.Actors.Config;
+namespace Prox.Actors.Caching;
 
 /// <summary>
 /// A route's response cache (<c>routes.&lt;r&gt;.cache</c>). The backend's <c>Cache-Control</c> wins over these

@@ -1,15 +1,17 @@
-using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
-
-namespace Prox.Actors.Config;
+namespace Prox.Actors.Hocon;
 
 /// <summary>
 /// Checks HOCON text against the grammar Akka's built-in parser handles correctly, and resolves
 /// <c>${NAME}</c> / <c>${?NAME}</c> substitutions from environment variables, before Akka sees the text.
 /// </summary>
 /// <remarks>
-/// Akka 1.5's built-in HOCON parser cannot be handed untrusted text directly:
+/// <para>
+/// Hand-written because no served package fits: the only HOCON parser served to this project is the one inside
+/// Akka 1.5 (<c>Akka.Configuration</c>), and it is the parser this class guards. This is not a second parser: it only
+/// recognises the structure (it never builds values), rejects what Akka would read wrongly or hang on, bounds the
+/// nesting, refuses <c>include</c>, and rewrites the text Akka then parses (<see cref="HoconRewrite"/>).
+/// </para>
+/// <para>Akka 1.5's built-in HOCON parser cannot be handed untrusted text directly:</para>
 /// <list type="bullet">
 /// <item>it tokenizes <c>${?NAME}</c> as an empty-path substitution that resolves to the root object,
 /// so a later <c>ToString</c>/<c>GetString</c> recurses until the stack overflows;</item>
@@ -24,7 +26,7 @@ namespace Prox.Actors.Config;
 /// structure Akka reads the same way, and replaces every substitution with plain text: Akka never
 /// resolves a substitution itself.
 /// </remarks>
-internal sealed class HoconPreprocessor
+internal sealed class HoconPreprocessor : HoconScanner
 {
     /// <summary>Deepest nesting accepted, counting brackets and dotted key parts; Akka's parser recurses per level.</summary>
     public const int MaxNesting = 64;
@@ -32,42 +34,16 @@ internal sealed class HoconPreprocessor
     /// <summary>Marks a required substitution whose variable is unset; <see cref="ConfigNode"/> turns it into an error at the value's path.</summary>
     public const char UnsetMarker = '\u0001';
 
-    // Akka's tokenizer: characters that end unquoted text (keys also end at '.').
-    private const string NotInUnquotedText = "$\"{}[]:=,#`^?!@*&\\";
-    private const string NotInUnquotedKey = NotInUnquotedText + ".";
-    private const string ForbiddenUnquoted = "`^?!@*&\\";
-
     public readonly record struct Outcome(string? Text, string? Error);
 
-    private readonly record struct Edit(int Start, int End, string Replacement);
-
-    /// <param name="Value">The environment variable's value; null when unset.</param>
-    private sealed record Substitution(int Start, int End, string Name, bool Optional, string? Value);
-
-    /// <param name="End">End of the value text.</param>
-    /// <param name="AfterComma">End including the ',' that followed the value, or <paramref name="End"/> when none did.</param>
-    /// <param name="Substitutions">Substitutions that are direct parts of the value (not inside a nested object or list).</param>
-    /// <param name="OnlySubstitutions">True when every part of the value is a substitution.</param>
-    private readonly record struct ValueSpan(
-        int Start, int End, int AfterComma, IReadOnlyList<Substitution> Substitutions, bool OnlySubstitutions)
-    {
-        public bool Comma => AfterComma > End;
-    }
-
-    private sealed class SyntaxException(int index, string message) : Exception(message)
-    {
-        public int Index { get; } = index;
-    }
-
-    private readonly string _text;
     private readonly Func<string, string?> _getEnvironmentVariable;
-    private readonly List<Edit> _edits = [];
-    private int _pos;
+    private readonly HoconRewrite _rewrite;
 
     private HoconPreprocessor(string text, Func<string, string?> getEnvironmentVariable)
+        : base(text)
     {
-        _text = text;
         _getEnvironmentVariable = getEnvironmentVariable;
+        _rewrite = new HoconRewrite(text);
     }
 
     /// <summary>Returns the text with substitutions resolved, or the first syntax error with its line and column.</summary>
@@ -83,16 +59,7 @@ internal sealed class HoconPreprocessor
             return new Outcome(null, $"{Position(text, ex.Index)}: {ex.Message}");
         }
         // Akka misses a comment marker in the very last character, so never end on one.
-        return new Outcome(preprocessor.Apply() + "\n", null);
-    }
-
-    /// <summary>1-based "line L, column C" of a character index.</summary>
-    public static string Position(string text, int index)
-    {
-        index = Math.Clamp(index, 0, text.Length);
-        var line = 1 + text.AsSpan(0, index).Count('\n');
-        var lineStart = index == 0 ? 0 : text.LastIndexOf('\n', index - 1) + 1;
-        return $"line {line}, column {index - lineStart + 1}";
+        return new Outcome(preprocessor._rewrite.Apply() + "\n", null);
     }
 
     // ---- grammar ----
@@ -165,7 +132,7 @@ internal sealed class HoconPreprocessor
             if (AtEnd || Peek != ',')
                 return false;
             // Akka throws on a ',' after `key { … }` (it only expects one after `key = value`); a space means the same.
-            _edits.Add(new Edit(_pos, _pos + 1, " "));
+            _rewrite.Replace(_pos, _pos + 1, " ");
             _pos++;
             return true;
         }
@@ -174,7 +141,7 @@ internal sealed class HoconPreprocessor
 
         _pos++;
         var value = Value(valueDepth);
-        Resolve(value, keyStart);
+        _rewrite.Resolve(value, keyStart);
         return value.Comma;
     }
 
@@ -313,7 +280,7 @@ internal sealed class HoconPreprocessor
             }
 
             var element = Value(depth);
-            Resolve(element, element.Start);
+            _rewrite.Resolve(element, element.Start);
             if (element.Comma)
                 continue;
             SkipSpacesAndTabs();
@@ -321,37 +288,6 @@ internal sealed class HoconPreprocessor
                 throw Unexpected("separate list elements with ',' or new lines; quote values such as URLs and host:port");
             separated = false;
         }
-    }
-
-    private void QuotedString()
-    {
-        var start = _pos++;
-        while (!AtEnd && Peek != '"')
-        {
-            if (Peek == '\n')
-                break;
-            if (Peek == '\\')
-                Escape();
-            else
-                _pos++;
-        }
-        if (AtEnd || Peek != '"')
-            throw Error(start, "unterminated string (a quoted string must end on the same line)");
-        _pos++;
-    }
-
-    private void Escape()
-    {
-        var start = _pos++;
-        var code = AtEnd ? '\0' : _text[_pos++];
-        if ("\"\\/bfnrt".Contains(code) && code != '\0')
-            return;
-        if (code == 'u' && _pos + 4 <= _text.Length && _text.Substring(_pos, 4).All(char.IsAsciiHexDigit))
-        {
-            _pos += 4;
-            return;
-        }
-        throw Error(start, code == 'u' ? "invalid \\u escape (expected 4 hex digits)" : $"invalid escape '\\{code}' in string");
     }
 
     private Substitution SubstitutionToken()
@@ -370,124 +306,5 @@ internal sealed class HoconPreprocessor
             throw Error($"invalid substitution '${{{inner}}}' (expected ${{NAME}} or ${{?NAME}})");
         _pos = close + 1;
         return new Substitution(start, _pos, name, optional, _getEnvironmentVariable(name));
-    }
-
-    // ---- substitution ----
-
-    /// <summary>
-    /// Replaces the value's substitutions with quoted text. HOCON: when a value consists only of undefined
-    /// <c>${?X}</c>s, a field is not set at all (an earlier value stays) and a list gets no element;
-    /// inside a longer concatenation an undefined <c>${?X}</c> is empty text.
-    /// </summary>
-    /// <param name="removeFrom">Where the field (its key) or list element starts.</param>
-    private void Resolve(ValueSpan value, int removeFrom)
-    {
-        if (value.Substitutions.Count == 0)
-            return;
-        if (value.OnlySubstitutions && value.Substitutions.All(s => s.Optional && s.Value is null))
-        {
-            _edits.Add(new Edit(removeFrom, value.AfterComma, KeepNewlines(removeFrom, value.AfterComma)));
-            return;
-        }
-        var whole = value.OnlySubstitutions && value.Substitutions.Count == 1;
-        foreach (var substitution in value.Substitutions)
-            _edits.Add(new Edit(substitution.Start, substitution.End, Replacement(substitution, whole)));
-    }
-
-    private static string Replacement(Substitution substitution, bool whole) => substitution.Value switch
-    {
-        // an empty "" glued to a neighbouring quote would read as """ (a triple-quoted string)
-        "" when !whole => "",
-        { } value => Quote(value),
-        null when substitution.Optional => "",
-        null => Quote($"{UnsetMarker}{substitution.Name}{UnsetMarker}"),
-    };
-
-    // Keeps line numbers in Akka's error messages aligned with the original text.
-    private string KeepNewlines(int start, int end) => new('\n', _text.AsSpan(start, end - start).Count('\n'));
-
-    private static string Quote(string value) =>
-        "\"" + JsonEncodedText.Encode(value, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).Value + "\"";
-
-    private string Apply()
-    {
-        if (_edits.Count == 0)
-            return _text;
-        var sb = new StringBuilder(_text.Length);
-        var cursor = 0;
-        foreach (var edit in _edits.OrderBy(e => e.Start))
-        {
-            var start = Math.Max(edit.Start, cursor);
-            sb.Append(_text, cursor, start - cursor).Append(edit.Replacement);
-            cursor = Math.Max(cursor, edit.End);
-        }
-        return sb.Append(_text, cursor, _text.Length - cursor).ToString();
-    }
-
-    // ---- lexical helpers ----
-
-    private bool AtEnd => _pos >= _text.Length;
-
-    private char Peek => _text[_pos];
-
-    private bool IsTripleQuote => string.CompareOrdinal(_text, _pos, "\"\"\"", 0, 3) == 0;
-
-    private bool IsCommentStart(int i) =>
-        _text[i] == '#' || (_text[i] == '/' && i + 1 < _text.Length && _text[i + 1] == '/');
-
-    private bool AtLineEndOrComment => Peek is '\n' or '\r' || IsCommentStart(_pos);
-
-    private bool IsValueStart =>
-        Peek is '"' or '{' or '['
-        || (Peek == '$' && _pos + 1 < _text.Length && _text[_pos + 1] == '{')
-        || IsUnquotedTextChar(_pos);
-
-    private bool IsUnquotedTextChar(int i) =>
-        !char.IsWhiteSpace(_text[i]) && !IsCommentStart(i) && !NotInUnquotedText.Contains(_text[i]);
-
-    private bool IsUnquotedKeyChar(int i) =>
-        i < _text.Length && !char.IsWhiteSpace(_text[i]) && !IsCommentStart(i) && !NotInUnquotedKey.Contains(_text[i]);
-
-    private void SkipSpacesAndTabs()
-    {
-        while (!AtEnd && Peek is ' ' or '\t')
-            _pos++;
-    }
-
-    private void SkipWhitespaceAndComments()
-    {
-        while (!AtEnd)
-        {
-            if (char.IsWhiteSpace(Peek))
-            {
-                _pos++;
-            }
-            else if (IsCommentStart(_pos))
-            {
-                var eol = _text.IndexOf('\n', _pos);
-                _pos = eol < 0 ? _text.Length : eol;
-            }
-            else
-            {
-                return;
-            }
-        }
-    }
-
-    private SyntaxException Error(string message) => new(_pos, message);
-
-    private static SyntaxException Error(int index, string message) => new(index, message);
-
-    private SyntaxException Unexpected(string hint)
-    {
-        var c = Peek;
-        var why = c switch
-        {
-            _ when ForbiddenUnquoted.Contains(c) => "quote values that contain it",
-            '$' => "substitutions look like ${?NAME}; quote text that contains '$'",
-            _ => hint,
-        };
-        var shown = char.IsControl(c) || char.IsWhiteSpace(c) ? $"\\u{(int)c:x4}" : c.ToString();
-        return new SyntaxException(_pos, $"unexpected '{shown}' ({why})");
     }
 }

@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace Prox.Actors.Config;
+namespace Prox.Actors.Persistence;
 
 /// <summary><c>prox.persistence</c>: where persistent actors (the webhook outbox, the config history) keep their journal.</summary>
 /// <param name="Provider"><c>sqlite</c> (standalone, the default) or <c>postgresql</c> (a server database, for clusters).</param>

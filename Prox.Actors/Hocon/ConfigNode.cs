@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using Akka.Configuration.Hocon;
 
-namespace Prox.Actors.Config;
+namespace Prox.Actors.Hocon;
 
 /// <summary>
 /// A parsed HOCON value, copied out of Akka's tree so binding never calls Akka's recursive getters
