@@ -22,6 +22,9 @@ public static class AdminEndpoints
         typeof(AdminEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? "0.0.0";
 
+    /// <summary>How long an admin endpoint waits for an actor's answer before it answers 503.</summary>
+    internal static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>Methods of the endpoints that only read: HEAD answers like GET, without the body.</summary>
     internal static readonly string[] Read = [HttpMethods.Get, HttpMethods.Head];
 

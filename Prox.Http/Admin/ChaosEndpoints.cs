@@ -11,8 +11,6 @@ namespace Prox.Http.Admin;
 /// watch supervision restart it; only with <c>prox.admin.chaos = on</c>.</summary>
 internal sealed class ChaosEndpoints(ProxRuntime rt)
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
-
     public void Map(IEndpointRouteBuilder admin) => admin.MapPost("/chaos/crash", CrashAsync);
 
     private async Task CrashAsync(HttpContext ctx)
@@ -35,7 +33,7 @@ internal sealed class ChaosEndpoints(ProxRuntime rt)
         try
         {
             reply = await rt.Supervisor.Ask<CrashActorReply>(new CrashActor(route, backend.Length == 0 ? null : backend),
-                AskTimeout, ctx.RequestAborted);
+                AdminEndpoints.AskTimeout, ctx.RequestAborted);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
         {

@@ -27,8 +27,6 @@ public sealed partial class ConfigEndpoints(ProxRuntime rt, IConfigReloader relo
     /// <summary>The display name every config history endpoint carries (not <c>/admin/config/reload</c>).</summary>
     public const string HistoryGroup = "admin: config history";
 
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
-
     /// <summary>Maps the config endpoints under <paramref name="admin"/> (the <c>/admin</c> group).</summary>
     public void Map(IEndpointRouteBuilder admin)
     {
@@ -64,7 +62,7 @@ public sealed partial class ConfigEndpoints(ProxRuntime rt, IConfigReloader relo
     {
         try
         {
-            return await rt.Supervisor.Ask<T>(query, AskTimeout, ctx.RequestAborted);
+            return await rt.Supervisor.Ask<T>(query, AdminEndpoints.AskTimeout, ctx.RequestAborted);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
         {

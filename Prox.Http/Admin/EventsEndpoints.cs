@@ -12,8 +12,6 @@ namespace Prox.Http.Admin;
 /// <c>GET /admin/audit</c> (the newest mutating admin requests).</summary>
 internal sealed class EventsEndpoints(ProxRuntime rt, AdminAudit audit)
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
-
     public void Map(IEndpointRouteBuilder admin)
     {
         admin.MapMethods("/events", AdminEndpoints.Read, EventsAsync);
@@ -36,7 +34,7 @@ internal sealed class EventsEndpoints(ProxRuntime rt, AdminAudit audit)
         try
         {
             page = await rt.Supervisor.Ask<EventsPage>(new GetEvents(since.Length == 0 ? null : since, limit),
-                AskTimeout, ctx.RequestAborted);
+                AdminEndpoints.AskTimeout, ctx.RequestAborted);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
         {

@@ -16,8 +16,6 @@ namespace Prox.Http.Admin;
 /// newest events, webhooks, process and, in a cluster, membership).</summary>
 internal sealed class StatusEndpoints(ProxRuntime rt, IConfigReloader reloader, IClusterStatus? cluster)
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
-
     /// <summary>How long <c>/status</c> waits for the webhook Notifier: it is left out when the Notifier is restarting
     /// (its journal failed) or, in a cluster, its node is unreachable until the singleton has moved.</summary>
     private static readonly TimeSpan WebhookStatusTimeout = TimeSpan.FromSeconds(2);
@@ -42,8 +40,8 @@ internal sealed class StatusEndpoints(ProxRuntime rt, IConfigReloader reloader, 
         EventsPage events;
         try
         {
-            status = await rt.Supervisor.Ask<ProxStatus>(GetProxStatus.Instance, AskTimeout, ctx.RequestAborted);
-            events = await rt.Supervisor.Ask<EventsPage>(new GetEvents(null, StatusEvents), AskTimeout, ctx.RequestAborted);
+            status = await rt.Supervisor.Ask<ProxStatus>(GetProxStatus.Instance, AdminEndpoints.AskTimeout, ctx.RequestAborted);
+            events = await rt.Supervisor.Ask<EventsPage>(new GetEvents(null, StatusEvents), AdminEndpoints.AskTimeout, ctx.RequestAborted);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
         {

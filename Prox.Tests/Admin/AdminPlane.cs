@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,14 @@ public sealed class AdminPlane : IAsyncLifetime
         """);
 
     public async Task DisposeAsync() => await Prox.DisposeAsync();
+
+    /// <summary>A request to the admin listener, with the write token or none.</summary>
+    public static HttpRequestMessage Request(string method, string path, bool token)
+    {
+        var req = new HttpRequestMessage(new HttpMethod(method), path);
+        if (token) req.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Writer.Token);
+        return req;
+    }
 
     /// <summary>A path the pattern names: every parameter is <c>x</c>.</summary>
     public static string SamplePath(RoutePattern pattern) =>
