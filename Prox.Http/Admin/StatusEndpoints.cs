@@ -91,7 +91,7 @@ internal sealed class StatusEndpoints(ProxRuntime rt, IConfigReloader reloader, 
     /// <summary>The body of <c>/status</c>; <paramref name="Cluster"/>, <paramref name="ConfigVersion"/> and
     /// <paramref name="Webhooks"/> are left out when null.</summary>
     private sealed record StatusBody(string Version, DateTimeOffset StartedAt, double UptimeSeconds, ProcessStatus Process,
-        object? Cluster, long? ConfigVersion, IEnumerable<RouteView> Routes, CacheAdmin.CacheStatus Cache,
+        ClusterView? Cluster, long? ConfigVersion, IEnumerable<RouteView> Routes, CacheAdmin.CacheStatus Cache,
         ImmutableArray<ProxEvent> Events, ImmutableArray<WebhookStatus>? Webhooks);
 
     private sealed record ProcessStatus(long RssBytes, long GcHeapBytes, long GcCommittedBytes, int[] GcCollections,
