@@ -21,6 +21,12 @@ public class AdminEndpointsTests(AdminPlane plane) : IClassFixture<AdminPlane>
             $"{e.DisplayName} is not behind {nameof(AdminGate)}"));
     }
 
+    /// <summary>The app adds routing in front of every request when endpoints are mapped on it; the admin endpoints
+    /// live in the admin listener's own pipeline, so the proxy listener has no routing in front of its handler.</summary>
+    [Fact]
+    public void Map_NothingOnTheApp_ProxyRequestsNotRouted() =>
+        Assert.Empty(((IEndpointRouteBuilder)plane.Prox.Host.App).DataSources);
+
     [Fact]
     public async Task EveryEndpoint_NoToken_401ExceptHealthzReads()
     {
