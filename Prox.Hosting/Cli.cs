@@ -32,7 +32,7 @@ public static class Cli
         }
         if (args[0] is "--version" or "version")
         {
-            Console.WriteLine($"prox {AdminHandler.Version}");
+            Console.WriteLine($"prox {AdminEndpoints.Version}");
             return Ok;
         }
 
@@ -146,7 +146,7 @@ public static class Cli
         }
 
         var log = host.App.Services.GetRequiredService<ILogger<ProxHost>>();
-        foreach (var u in host.ProxyUrls) log.LogInformation("Prox {Version} proxy listening on {Url}", AdminHandler.Version, u);
+        foreach (var u in host.ProxyUrls) log.LogInformation("Prox {Version} proxy listening on {Url}", AdminEndpoints.Version, u);
         foreach (var u in host.AdminUrls) log.LogInformation("Admin listening on {Url} (/status, /healthz)", u);
         if (demo)
             log.LogInformation("Demo: try  curl -i {Proxy}  and  curl {Admin}status", host.ProxyUrls[0], host.AdminUrls[0]);

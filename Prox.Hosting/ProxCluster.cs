@@ -54,24 +54,20 @@ public sealed class ClusterStatus(Func<ActorSystem> system, Func<Prox.Actors.Clu
 {
     public string SelfAddress => Cluster.Get(system()).SelfAddress.ToString();
 
-    public object Snapshot()
+    public ClusterView Snapshot()
     {
         var cluster = Cluster.Get(system());
         var state = cluster.State;
         var unreachable = state.Unreachable;
-        return new
-        {
-            self = cluster.SelfAddress.ToString(),
-            leader = state.Leader?.ToString(),
-            members = state.Members.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal).Select(m => new
-            {
-                address = m.Address.ToString(),
-                status = m.Status.ToString(),
-                roles = m.Roles.Where(r => !r.StartsWith("dc-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray(),
-                reachable = !unreachable.Contains(m),
-            }).ToArray(),
-            unreachable = unreachable.Select(m => new { address = m.Address.ToString(), status = m.Status.ToString() }).ToArray(),
-            backends = backends()?.Snapshot(),
-        };
+        return new ClusterView(
+            cluster.SelfAddress.ToString(),
+            state.Leader?.ToString(),
+            state.Members.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal).Select(m => new ClusterMemberView(
+                m.Address.ToString(),
+                m.Status.ToString(),
+                m.Roles.Where(r => !r.StartsWith("dc-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray(),
+                !unreachable.Contains(m))).ToArray(),
+            unreachable.Select(m => new UnreachableMemberView(m.Address.ToString(), m.Status.ToString())).ToArray(),
+            backends()?.Snapshot());
     }
 }

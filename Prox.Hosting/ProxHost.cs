@@ -126,8 +126,7 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton<IConfigReloader>(sp => sp.GetRequiredService<ConfigReloader>());
         if (Config.Cluster.Enabled)
             builder.Services.AddSingleton(sp => new ClusterStatus(() => sp.GetRequiredService<ActorSystem>(), () => _sharded?.Stats));
-        builder.Services.AddSingleton(sp => new AdminHandler(sp.GetRequiredService<ProxRuntime>(),
-            sp.GetRequiredService<AdminAudit>(), sp.GetRequiredService<IConfigReloader>(), sp.GetService<ClusterStatus>()));
+        if (Config.Cluster.Enabled) builder.Services.AddSingleton<IClusterStatus>(sp => sp.GetRequiredService<ClusterStatus>());
 
         builder.Services.AddAkka("prox", (ab, sp) =>
         {
@@ -166,7 +165,7 @@ public sealed class ProxHost : IAsyncDisposable
 
         var app = builder.Build();
         var proxy = app.Services.GetRequiredService<ProxyPipeline>();
-        var admin = app.Services.GetRequiredService<AdminHandler>();
+        var admin = AdminPipeline(app.Services);
         var log = app.Services.GetRequiredService<ILogger<ProxHost>>();
         app.Lifetime.ApplicationStopping.Register(() => log.LogInformation(
             "Shutting down: draining {InFlight} in-flight requests (up to {DrainSeconds} s)",
@@ -178,7 +177,7 @@ public sealed class ProxHost : IAsyncDisposable
             {
                 var items = ctx.Features.Get<IConnectionItemsFeature>()?.Items;
                 if (items is not null && items.ContainsKey(AdminConnectionKey))
-                    await admin.InvokeAsync(ctx);
+                    await admin(ctx);
                 else
                     await proxy.InvokeAsync(ctx);
             }
@@ -195,6 +194,16 @@ public sealed class ProxHost : IAsyncDisposable
             }
         });
         App = app;
+    }
+
+    /// <summary>The admin listeners' pipeline: endpoint routing over <see cref="AdminEndpoints"/>. It has a builder of
+    /// its own rather than the app's: endpoints mapped on the app would put routing in front of every proxy request.</summary>
+    private static RequestDelegate AdminPipeline(IServiceProvider services)
+    {
+        var admin = new ApplicationBuilder(services);
+        admin.UseRouting();
+        admin.UseEndpoints(e => AdminEndpoints.Map(e));
+        return admin.Build();
     }
 
     private static void Listen(KestrelServerOptions k, ListenAddress a, List<ListenOptions> into, bool admin)

@@ -1,5 +1,7 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Prox.Http.Cache;
 using Prox.Http.Errors;
 
@@ -10,15 +12,18 @@ namespace Prox.Http.Admin;
 /// <param name="Prefix">Path prefix on whole segments (<c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>).</param>
 public sealed record CacheInvalidation(string? Route, string? Key, string? Prefix, bool? All);
 
-/// <summary>The response cache's admin endpoint and its part of <c>/status</c>.</summary>
+/// <summary>The response cache's admin endpoint (<c>POST /admin/cache/invalidate</c>) and its part of <c>/status</c>.</summary>
 internal static class CacheAdmin
 {
-    public static async Task InvalidateAsync(HttpContext ctx, ResponseCache cache)
+    public static void Map(IEndpointRouteBuilder admin, ProxRuntime rt) =>
+        admin.MapPost("/cache/invalidate", ctx => InvalidateAsync(ctx, rt.Cache));
+
+    private static async Task InvalidateAsync(HttpContext ctx, ResponseCache cache)
     {
         CacheInvalidation? body;
         try
         {
-            body = await JsonSerializer.DeserializeAsync<CacheInvalidation>(ctx.Request.Body, AdminHandler.Json, ctx.RequestAborted);
+            body = await JsonSerializer.DeserializeAsync<CacheInvalidation>(ctx.Request.Body, AdminEndpoints.Json, ctx.RequestAborted);
         }
         catch (JsonException e)
         {
@@ -41,7 +46,7 @@ internal static class CacheAdmin
             && (body.All == true
                 || (body.Key is { } key && e.PathAndQuery == key)
                 || (prefix is not null && UnderPrefix(e.PathAndQuery, prefix))));
-        await AdminHandler.WriteJsonAsync(ctx, new { removed, entries = cache.Count, bytes = cache.Bytes });
+        await AdminEndpoints.WriteJsonAsync(ctx, new Invalidated(removed, cache.Count, cache.Bytes));
     }
 
     private static bool UnderPrefix(string pathAndQuery, string prefix)
@@ -52,14 +57,22 @@ internal static class CacheAdmin
     }
 
     /// <summary>Null (left out of the JSON) for a route without a cache.</summary>
-    public static object? RouteStatus(ProxRuntime rt, string route)
+    public static RouteCacheStatus? RouteStatus(ProxRuntime rt, string route)
     {
         var cfg = rt.Config.Routes.FirstOrDefault(r => r.Id == route)?.Cache;
         if (cfg is not { Enabled: true } && !rt.Cache.Stats.ContainsKey(route)) return null;
         var s = rt.Cache.StatsFor(route);
-        return new { hits = s.Hits, misses = s.Misses, stale = s.Stale, bypass = s.Bypass, entries = s.Entries, bytes = s.Bytes };
+        return new RouteCacheStatus(s.Hits, s.Misses, s.Stale, s.Bypass, s.Entries, s.Bytes);
     }
 
-    public static object Status(ResponseCache cache) =>
-        new { maxBytes = cache.MaxBytes, bytes = cache.Bytes, entries = cache.Count, evictions = cache.Evictions };
+    public static CacheStatus Status(ResponseCache cache) => new(cache.MaxBytes, cache.Bytes, cache.Count, cache.Evictions);
+
+    /// <summary>One route's counters on <c>/status</c>.</summary>
+    public sealed record RouteCacheStatus(long Hits, long Misses, long Stale, long Bypass, long Entries, long Bytes);
+
+    /// <summary>The whole store on <c>/status</c>.</summary>
+    public sealed record CacheStatus(long MaxBytes, long Bytes, int Entries, long Evictions);
+
+    /// <summary>The answer to an invalidation: how many entries went, and what is left.</summary>
+    private sealed record Invalidated(int Removed, int Entries, long Bytes);
 }

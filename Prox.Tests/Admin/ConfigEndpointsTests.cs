@@ -1,22 +1,14 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing;
 using Prox.Http.Admin;
 using Xunit;
 
 namespace Prox.Tests.Admin;
 
-public class ConfigEndpointsTests
+public class ConfigEndpointsTests(AdminPlane plane) : IClassFixture<AdminPlane>
 {
-    [Fact]
-    public void Author_IdentitySetByAdminAuth_IsTheAuthor()
-    {
-        var ctx = new DefaultHttpContext();
-        ctx.Items[ConfigEndpoints.IdentityItem] = "deploy-bot";
-        Assert.Equal("deploy-bot", ConfigEndpoints.Author(ctx));
-    }
-
-    [Fact]
-    public void Author_NoIdentity_Anonymous() => Assert.Equal("anonymous", ConfigEndpoints.Author(new DefaultHttpContext()));
-
+    /// <summary>The paths the config history group answers (it waits for start-up); the reload is not one of them.</summary>
     [Theory]
     [InlineData("/admin/config", true)]
     [InlineData("/admin/config/versions", true)]
@@ -25,5 +17,8 @@ public class ConfigEndpointsTests
     [InlineData("/admin/config/rollback", true)]
     [InlineData("/admin/config/reload", false)]
     [InlineData("/admin/configx", false)]
-    public void Handles_ConfigHistoryPathsOnly(string path, bool handled) => Assert.Equal(handled, ConfigEndpoints.Handles(path));
+    public void Map_ConfigHistoryPathsOnly(string path, bool handled) =>
+        Assert.Equal(handled, plane.Endpoints.Any(e =>
+            e.Metadata.GetMetadata<IHttpMethodMetadata>() is not null && AdminRouting.IsExact(e.RoutePattern, path)
+            && e.Metadata.GetMetadata<IEndpointGroupNameMetadata>()?.EndpointGroupName == ConfigEndpoints.HistoryGroup));
 }

@@ -1,8 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Prox.Actors.Config;
 using Prox.Actors.Hocon;
+using Prox.Actors.ConfigHistory;
 using Prox.Http.Errors;
 
 namespace Prox.Http.Admin;
@@ -14,7 +17,7 @@ namespace Prox.Http.Admin;
 /// like a reload, so it is diffable, recorded as a config version, and undone by a rollback. Recovery actions
 /// cannot be set here (config file only): the request bodies have no such field.
 /// </summary>
-public sealed class BackendsApi(ProxRuntime rt, IConfigReloader? reloader)
+public sealed class BackendsEndpoints(ProxRuntime rt, IConfigReloader reloader)
 {
     private static readonly TimeSpan DefaultDrain = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxDrain = TimeSpan.FromMinutes(10);
@@ -30,57 +33,50 @@ public sealed class BackendsApi(ProxRuntime rt, IConfigReloader? reloader)
     /// <summary>Body of <c>PATCH</c>: what may change in place.</summary>
     public sealed record BackendPatch(int? Weight, bool? Drain);
 
-    /// <summary>Matches <c>/admin/routes/{route}/backends</c> and <c>/admin/routes/{route}/backends/{id}</c>.</summary>
-    public static bool TryMatch(string path, out string route, out string? backendId)
+    /// <summary>Maps <c>/routes/{route}/backends[/{id}]</c> under <paramref name="admin"/> (the <c>/admin</c> group).</summary>
+    public void Map(IEndpointRouteBuilder admin)
     {
-        route = "";
-        backendId = null;
-        const string prefix = "/admin/routes/";
-        if (!path.StartsWith(prefix, StringComparison.Ordinal)) return false;
-        var parts = path[prefix.Length..].Split('/');
-        if (parts.Length is < 2 or > 3 || parts[1] != "backends" || parts[0].Length == 0) return false;
-        route = Uri.UnescapeDataString(parts[0]);
-        if (parts.Length == 3)
+        admin.MapPost("/routes/{route}/backends", async ctx =>
         {
-            if (parts[2].Length == 0) return false;
-            backendId = Uri.UnescapeDataString(parts[2]);
-        }
-        return true;
+            if (await TargetAsync(ctx) is { } t) await AddAsync(ctx, t.Config, t.Route);
+        });
+        admin.MapPatch("/routes/{route}/backends/{id}", async ctx =>
+        {
+            if (await TargetAsync(ctx) is { Backend: { } b } t) await PatchAsync(ctx, t.Config, t.Route, b);
+        });
+        admin.MapDelete("/routes/{route}/backends/{id}", async ctx =>
+        {
+            if (await TargetAsync(ctx) is { Backend: { } b } t) await RemoveAsync(ctx, t.Config, t.Route, b);
+        });
     }
 
-    public async Task InvokeAsync(HttpContext ctx, string routeId, string? backendId)
+    /// <summary>The running config with the route (and backend) the path names; null when it answered 409 (no config
+    /// text) or 404 (unknown route or backend).</summary>
+    private async Task<(ProxConfig Config, RouteConfig Route, BackendConfig? Backend)?> TargetAsync(HttpContext ctx)
     {
-        var method = ctx.Request.Method;
-        var allowed = backendId is null ? "POST" : "PATCH, DELETE";
-        if (!(backendId is null ? HttpMethods.IsPost(method) : HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method)))
-        {
-            await Problems.WriteAsync(ctx, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
-                $"{ctx.Request.Path} supports {allowed}.", headers: ("Allow", allowed));
-            return;
-        }
-        if (reloader is null || !reloader.IsStarted || rt.Config.SourceText is null)
+        // route values are the path as Kestrel decoded it, which keeps %2F; one more unescape, as before, lets names hold '/'
+        var routeId = Uri.UnescapeDataString((string)ctx.Request.RouteValues["route"]!);
+        var backendId = ctx.Request.RouteValues["id"] is string id ? Uri.UnescapeDataString(id) : null;
+        if (!reloader.IsStarted || rt.Config.SourceText is null)
         {
             await Problems.WriteAsync(ctx, StatusCodes.Status409Conflict, "No config text",
                 "This Prox was not started from a config file, so its backends cannot be changed at run time.");
-            return;
+            return null;
         }
         var cfg = rt.Config;
         if (cfg.Routes.FirstOrDefault(r => r.Id == routeId) is not { } route)
         {
             await Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "No such route", $"There is no route '{routeId}'.");
-            return;
+            return null;
         }
         var existing = backendId is null ? null : route.Backends.FirstOrDefault(b => b.Id == backendId);
         if (backendId is not null && existing is null)
         {
             await Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "No such backend",
                 $"Route '{routeId}' has no backend '{backendId}'.");
-            return;
+            return null;
         }
-
-        if (HttpMethods.IsPost(method)) await AddAsync(ctx, cfg, route);
-        else if (HttpMethods.IsPatch(method)) await PatchAsync(ctx, cfg, route, existing!);
-        else await RemoveAsync(ctx, cfg, route, existing!);
+        return (cfg, route, existing);
     }
 
     private async Task AddAsync(HttpContext ctx, ProxConfig cfg, RouteConfig route)
@@ -145,14 +141,13 @@ public sealed class BackendsApi(ProxRuntime rt, IConfigReloader? reloader)
         if (await ApplyAsync(ctx, text, $"backend '{backend.Id}' removed from route '{route.Id}'", drain) is null) return;
         // the backend is out of rotation now; its in-flight requests finish within the drain time
         ctx.Response.StatusCode = StatusCodes.Status202Accepted;
-        await WriteJsonAsync(ctx, new { route = route.Id, removed = backend.Id, drainTimeoutSeconds = drain.TotalSeconds });
+        await WriteJsonAsync(ctx, new RemovedBody(route.Id, backend.Id, drain.TotalSeconds));
     }
 
     /// <summary>Applies the new text; on failure answers 422 with every error and returns null.</summary>
     private async Task<ProxConfig?> ApplyAsync(HttpContext ctx, string text, string what, TimeSpan? drain)
     {
-        var who = ctx.Items[AdminHandler.IdentityItem] as string ?? "anonymous";
-        var result = await reloader!.ApplyTextAsync(text, Prox.Actors.ConfigHistory.ConfigSources.Api, who, what, drain, ctx.RequestAborted);
+        var result = await reloader.ApplyTextAsync(text, ConfigSources.Api, AdminGate.Author(ctx), what, drain, ctx.RequestAborted);
         if (!result.Ok)
         {
             await Invalid(ctx, result.Errors);
@@ -187,15 +182,21 @@ public sealed class BackendsApi(ProxRuntime rt, IConfigReloader? reloader)
     }
 
     private static Task WriteAsync(HttpContext ctx, string route, BackendConfig b) =>
-        WriteJsonAsync(ctx, new
-        {
-            route,
-            backend = new { id = b.Id, url = b.Url.OriginalString, weight = b.Weight, timeout = b.Timeout?.TotalSeconds, drain = b.Drain },
-        });
+        WriteJsonAsync(ctx, new BackendBody(route,
+            new BackendView(b.Id, b.Url.OriginalString, b.Weight, b.Timeout?.TotalSeconds, b.Drain)));
 
-    private static Task WriteJsonAsync(HttpContext ctx, object value)
+    private static Task WriteJsonAsync<T>(HttpContext ctx, T value)
     {
         ctx.Response.ContentType = "application/json";
-        return JsonSerializer.SerializeAsync(ctx.Response.Body, value, AdminHandler.Json, ctx.RequestAborted);
+        return JsonSerializer.SerializeAsync(ctx.Response.Body, value, AdminEndpoints.Json, ctx.RequestAborted);
     }
+
+    /// <summary>The answer to an added or changed backend.</summary>
+    private sealed record BackendBody(string Route, BackendView Backend);
+
+    /// <summary>A backend as the API shows it; <paramref name="Timeout"/> (seconds) is left out when the route's applies.</summary>
+    private sealed record BackendView(string Id, string Url, int Weight, double? Timeout, bool Drain);
+
+    /// <summary>The answer to a removal: the backend finishes its in-flight requests within the drain time.</summary>
+    private sealed record RemovedBody(string Route, string Removed, double DrainTimeoutSeconds);
 }

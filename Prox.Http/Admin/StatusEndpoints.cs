@@ -1,0 +1,104 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Prox.Actors.Backends;
+using Prox.Actors.Events;
+using Prox.Actors.Routing;
+using Prox.Actors.Supervision;
+using Prox.Actors.Webhooks;
+using Prox.Http.Errors;
+
+namespace Prox.Http.Admin;
+
+/// <summary><c>GET /healthz</c> (liveness, open without a token) and <c>GET /status</c> (routes, backends, cache,
+/// newest events, webhooks, process and, in a cluster, membership).</summary>
+internal sealed class StatusEndpoints(ProxRuntime rt, IConfigReloader reloader, IClusterStatus? cluster)
+{
+    /// <summary>How long <c>/status</c> waits for the webhook Notifier: it is left out when the Notifier is restarting
+    /// (its journal failed) or, in a cluster, its node is unreachable until the singleton has moved.</summary>
+    private static readonly TimeSpan WebhookStatusTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>How many of the newest events <c>/status</c> shows.</summary>
+    public const int StatusEvents = 200;
+
+    private static readonly HealthBody Ok = new("ok");
+
+    public void Map(IEndpointRouteBuilder root)
+    {
+        root.MapMethods("/healthz", AdminEndpoints.Read, ctx => AdminEndpoints.WriteJsonAsync(ctx, Ok))
+            .WithMetadata(AdminGate.OpenForReads);
+        root.MapMethods("/status", AdminEndpoints.Read, StatusAsync);
+    }
+
+    private async Task StatusAsync(HttpContext ctx)
+    {
+        // asked alongside the rest: in a cluster the Notifier is a singleton on another node, possibly unreachable
+        var webhooksAsked = WebhookStatusAsync(ctx.RequestAborted);
+        ProxStatus status;
+        EventsPage events;
+        try
+        {
+            status = await rt.Supervisor.Ask<ProxStatus>(GetProxStatus.Instance, AdminEndpoints.AskTimeout, ctx.RequestAborted);
+            events = await rt.Supervisor.Ask<EventsPage>(new GetEvents(null, StatusEvents), AdminEndpoints.AskTimeout, ctx.RequestAborted);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            await Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "Status unavailable",
+                "The actor system did not answer in time.", retryAfterSeconds: 1);
+            return;
+        }
+        var webhooks = await webhooksAsked;
+
+        var now = DateTimeOffset.UtcNow;
+        var gc = GC.GetGCMemoryInfo();
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        await AdminEndpoints.WriteJsonAsync(ctx, new StatusBody(
+            AdminEndpoints.Version,
+            rt.Store.StartedAt,
+            Math.Round((now - rt.Store.StartedAt).TotalSeconds, 1),
+            new ProcessStatus(self.WorkingSet64, gc.HeapSizeBytes, gc.TotalCommittedBytes,
+                [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)],
+                System.Runtime.GCSettings.IsServerGC, self.Threads.Count),
+            // cluster mode only: absent (null is not written) in standalone
+            cluster?.Snapshot(),
+            // cluster mode only: the config version this node runs, the same on every node once a change has propagated
+            cluster is null ? null : reloader.AppliedVersion,
+            status.Routes.Select(r => new RouteView(r.Name, r.Policy, new RouteMatch(r.PathPrefix, r.Hosts), r.Eligible,
+                r.SnapshotVersion, r.Backends, r.Dedup, CacheAdmin.RouteStatus(rt, r.Name))),
+            CacheAdmin.Status(rt.Cache),
+            events.Events,
+            webhooks?.Webhooks));
+    }
+
+    /// <summary>The Notifier's delivery state; null when it does not answer in time (the rest of /status still answers).</summary>
+    private async Task<WebhookStatusReply?> WebhookStatusAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await rt.Supervisor.Ask<WebhookStatusReply>(GetWebhookStatus.Instance, WebhookStatusTimeout, ct);
+        }
+        catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
+        {
+            return null; // a client gone away is answered by nobody anyway
+        }
+    }
+
+    /// <summary>The body of <c>/healthz</c>.</summary>
+    private sealed record HealthBody(string Status);
+
+    /// <summary>The body of <c>/status</c>; <paramref name="Cluster"/>, <paramref name="ConfigVersion"/> and
+    /// <paramref name="Webhooks"/> are left out when null.</summary>
+    private sealed record StatusBody(string Version, DateTimeOffset StartedAt, double UptimeSeconds, ProcessStatus Process,
+        ClusterView? Cluster, long? ConfigVersion, IEnumerable<RouteView> Routes, CacheAdmin.CacheStatus Cache,
+        ImmutableArray<ProxEvent> Events, ImmutableArray<WebhookStatus>? Webhooks);
+
+    private sealed record ProcessStatus(long RssBytes, long GcHeapBytes, long GcCommittedBytes, int[] GcCollections,
+        bool GcServer, int Threads);
+
+    private sealed record RouteView(string Name, string Policy, RouteMatch Match, int Eligible, long SnapshotVersion,
+        ImmutableArray<BackendStatus> Backends, DedupStatus? Dedup, CacheAdmin.RouteCacheStatus? Cache);
+
+    private sealed record RouteMatch(string PathPrefix, ImmutableArray<string> Hosts);
+}
