@@ -1,5 +1,6 @@
 using System.Globalization;
 using Prox.Actors.Events;
+using Prox.Actors.Timing;
 
 namespace Prox.Actors.Recovery;
 
@@ -112,13 +113,8 @@ public static class RecoveryPolicy
     /// that went down together do not stay in lockstep at it).
     /// </summary>
     /// <param name="random01">0 shortens by the full jitter, 0.5 leaves the delay as is, 1 lengthens; clamped.</param>
-    public static TimeSpan NextDelay(int attempt, RecoveryConfig cfg, double random01)
-    {
-        int doublings = Math.Clamp(attempt - 1, 0, 30);
-        double ticks = Math.Min(cfg.EffectiveBackoff.Ticks * Math.Pow(2, doublings), cfg.MaxBackoff.Ticks);
-        double r = double.IsNaN(random01) ? 0.5 : Math.Clamp(random01, 0, 1);
-        return TimeSpan.FromTicks((long)Math.Round(ticks * (1 + RecoveryConfig.Jitter * (2 * r - 1))));
-    }
+    public static TimeSpan NextDelay(int attempt, RecoveryConfig cfg, double random01) =>
+        Backoff.Delay(Math.Max(1, attempt), cfg.EffectiveBackoff, cfg.MaxBackoff, Jitter.Around(RecoveryConfig.Jitter), random01);
 
     private static RecoveryEvent Succeeded(RecoveryState s, PendingAttempt p, DateTimeOffset back) =>
         new(ProxEventKinds.RecoverySucceeded,

@@ -181,7 +181,7 @@ public sealed partial class ProxyHandler
                 return new ForwardResult(failure, transformer.HeldBackStatus);
 
             ctx.Response.Clear();
-            var delay = RetryBackoff.NextDelay(attempt + 1, retries.Backoff, retries.MaxBackoff, Random.Shared.NextDouble());
+            var delay = Prox.Actors.Timing.Backoff.Delay(attempt + 1, retries.Backoff, retries.MaxBackoff, Prox.Actors.Timing.Jitter.Equal, Random.Shared.NextDouble());
             var left = budget - Stopwatch.GetElapsedTime(started);
             // a spent budget skips the wait; the next turn of the loop answers 504
             if (delay > TimeSpan.Zero && left > TimeSpan.Zero)

@@ -1,0 +1,119 @@
+using Prox.Actors.Timing;
+using Xunit;
+
+namespace Prox.Tests.Timing;
+
+/// <summary>The one backoff rule, in every shape its users call it with; no clock, randomness injected.</summary>
+public class BackoffTests
+{
+    private static readonly TimeSpan S1 = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan M5 = TimeSpan.FromMinutes(5);
+
+    [Theory]
+    // attempt → first × 2^(attempt-1), capped (1 s doubling up to 60 s: the breaker's and ejection's shape)
+    [InlineData(1, 1_000)]
+    [InlineData(2, 2_000)]
+    [InlineData(3, 4_000)]
+    [InlineData(6, 32_000)]
+    [InlineData(7, 60_000)]
+    [InlineData(62, 60_000)]
+    [InlineData(63, 60_000)]       // past the exponent clamp
+    [InlineData(int.MaxValue, 60_000)]
+    [InlineData(0, 0)]             // nothing failed yet: no wait
+    [InlineData(-5, 0)]
+    public void Delay_NoJitter_DoublesAndCaps(int attempt, double expectedMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), Backoff.Delay(attempt, S1, TimeSpan.FromSeconds(60), Jitter.None, 0.123));
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void Delay_FirstNotPositive_IsZero(int firstMs) =>
+        Assert.Equal(TimeSpan.Zero, Backoff.Delay(3, TimeSpan.FromMilliseconds(firstMs), S1, Jitter.Equal, 0.5));
+
+    [Fact]
+    public void Delay_TinyFirstHugeCap_ReachesTheCap()
+    {
+        var millennium = TimeSpan.FromDays(365_000);
+        Assert.Equal(millennium, Backoff.Delay(int.MaxValue, TimeSpan.FromTicks(1), millennium, Jitter.None));
+    }
+
+    [Theory]
+    // retries (RetryBackoff before): equal jitter, half fixed, 50 ms doubling up to 1 s
+    [InlineData(1, 0.0, 25)]
+    [InlineData(1, 0.999, 50)]
+    [InlineData(2, 0.0, 50)]
+    [InlineData(3, 0.0, 100)]
+    [InlineData(3, 0.5, 150)]
+    [InlineData(10, 0.0, 500)]   // capped at max (1 s), half of it fixed
+    [InlineData(10, 0.999, 1000)]
+    public void Delay_EqualJitter_HalfFixedCappedAtMax(int attempt, double random, int expectedMs)
+    {
+        var d = Backoff.Delay(attempt, TimeSpan.FromMilliseconds(50), S1, Jitter.Equal, random);
+        Assert.InRange(d.TotalMilliseconds, expectedMs - 1, expectedMs + 0.5);
+    }
+
+    [Theory]
+    // webhooks (WebhookBackoff before): attempt, jitter, random → expected milliseconds; 1 s doubling up to 5 min
+    [InlineData(0, 0.0, 0.5, 0)]            // nothing failed yet: no wait
+    [InlineData(1, 0.0, 0.5, 1_000)]        // first failure: min
+    [InlineData(2, 0.0, 0.5, 2_000)]        // doubles …
+    [InlineData(3, 0.0, 0.5, 4_000)]
+    [InlineData(9, 0.0, 0.5, 256_000)]
+    [InlineData(10, 0.0, 0.5, 300_000)]     // … up to max
+    [InlineData(1000, 0.0, 0.5, 300_000)]   // no overflow far out
+    [InlineData(1, 0.2, 0.5, 1_000)]        // random 0.5 = the middle of the spread
+    [InlineData(1, 0.2, 0.0, 800)]          // -20%
+    [InlineData(1, 0.2, 1.0, 1_200)]        // +20%
+    [InlineData(3, 0.2, 0.0, 3_200)]
+    [InlineData(10, 0.2, 1.0, 300_000)]     // jitter never goes beyond max
+    [InlineData(10, 0.2, 0.0, 240_000)]     // but may go below it
+    public void Delay_AroundWithinMax_Table(int attempt, double jitter, double random, double expectedMs)
+    {
+        var delay = Backoff.Delay(attempt, S1, M5, Jitter.AroundWithinMax(jitter), random);
+
+        Assert.Equal(expectedMs, delay.TotalMilliseconds, 3);
+    }
+
+    [Fact]
+    public void Delay_FirstEqualsMax_Constant()
+    {
+        var d = TimeSpan.FromMilliseconds(50);
+
+        Assert.All(Enumerable.Range(1, 20), a => Assert.Equal(d, Backoff.Delay(a, d, d, Jitter.AroundWithinMax(0), 0.5)));
+    }
+
+    [Theory]
+    // recovery and health: ±10% applied after the cap, so it may exceed it (10 s doubling up to 60 s)
+    [InlineData(1, 0.5, 10_000)]
+    [InlineData(1, 0.0, 9_000)]
+    [InlineData(1, 1.0, 11_000)]
+    [InlineData(1, 0.25, 9_500)]
+    [InlineData(4, 1.0, 66_000)]
+    [InlineData(4, 0.0, 54_000)]
+    // out-of-range randomness is clamped; NaN is the middle
+    [InlineData(1, 7.0, 11_000)]
+    [InlineData(1, -3.0, 9_000)]
+    [InlineData(1, double.NaN, 10_000)]
+    public void Delay_Around_JitterAfterCap(int attempt, double random, double expectedMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs),
+            Backoff.Delay(attempt, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(60), Jitter.Around(0.1), random));
+
+    [Theory]
+    [InlineData(double.NaN, 0, 0)]
+    [InlineData(-1, 0, 0)]
+    [InlineData(0.3, 0.3, 0.3)]
+    [InlineData(5, 1, 1)]
+    public void Around_Fraction_NaNIsNoneAndClampedToOne(double fraction, double below, double above) =>
+        Assert.Equal(new Jitter(below, above, false), Jitter.Around(fraction));
+
+    [Fact]
+    public void Delay_ManyRandomValues_StayWithinSpread()
+    {
+        var rng = new Random(42);
+        for (var i = 0; i < 1000; i++)
+        {
+            var d = Backoff.Delay(3, S1, M5, Jitter.Around(0.2), rng.NextDouble());
+            Assert.InRange(d, TimeSpan.FromMilliseconds(3_200), TimeSpan.FromMilliseconds(4_800));
+        }
+    }
+}
