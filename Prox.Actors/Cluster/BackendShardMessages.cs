@@ -32,9 +32,6 @@ public sealed record OutcomeBatch(string EntityId, ImmutableArray<OutcomeRun> Ru
     public int Count => Runs.Sum(r => r.Count);
 }
 
-/// <summary><paramref name="Count"/> consecutive outcomes of one kind and status; latency is their mean.</summary>
-public sealed record OutcomeRun(OutcomeKind Kind, int Status, int Count, long MeanLatencyMicros);
-
 /// <summary>
 /// The outcome of a half-open breaker trial, sent at once rather than batched: the breaker waits for it. The permit
 /// object only exists on the owner's node, where the trial was admitted; should the entity have moved, the trial is

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Prox.Actors.Routing;
+using Prox.Actors.Selection;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Prox.Http.Forwarding;
