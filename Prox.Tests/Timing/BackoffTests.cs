@@ -83,20 +83,19 @@ public class BackoffTests
     }
 
     [Theory]
-    // recovery and health: ±10% applied after the cap, so it may exceed it (10 s doubling up to 60 s)
-    [InlineData(1, 0.5, 10_000)]
-    [InlineData(1, 0.0, 9_000)]
-    [InlineData(1, 1.0, 11_000)]
-    [InlineData(1, 0.25, 9_500)]
-    [InlineData(4, 1.0, 66_000)]
-    [InlineData(4, 0.0, 54_000)]
+    // recovery and health (±fraction after the cap, so it may exceed it): attempt, fraction, random → ms; 10 s doubling up to 60 s
+    [InlineData(1, 0.1, 0.5, 10_000)]
+    [InlineData(1, 0.1, 0.0, 9_000)]
+    [InlineData(1, 0.25, 1.0, 12_500)]
+    [InlineData(4, 0.1, 1.0, 66_000)]
+    [InlineData(4, 0.25, 0.0, 45_000)]
     // out-of-range randomness is clamped; NaN is the middle
-    [InlineData(1, 7.0, 11_000)]
-    [InlineData(1, -3.0, 9_000)]
-    [InlineData(1, double.NaN, 10_000)]
-    public void Delay_Around_JitterAfterCap(int attempt, double random, double expectedMs) =>
+    [InlineData(2, 0.1, 7.0, 22_000)]
+    [InlineData(2, 0.1, -3.0, 18_000)]
+    [InlineData(2, 0.1, double.NaN, 20_000)]
+    public void Delay_Around_JitterAfterCap(int attempt, double fraction, double random, double expectedMs) =>
         Assert.Equal(TimeSpan.FromMilliseconds(expectedMs),
-            Backoff.Delay(attempt, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(60), Jitter.Around(0.1), random));
+            Backoff.Delay(attempt, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(60), Jitter.Around(fraction), random));
 
     [Theory]
     [InlineData(double.NaN, 0, 0)]
