@@ -6,8 +6,8 @@ using Prox.Actors.Supervision;
 namespace Prox.Actors.Backends;
 
 /// <summary>
-/// Everything a backend's actor knows that must outlive the actor: counters, latency statistics, passive
-/// ejection, breaker and health state. Its route's <c>RouteSlot</c> keeps it, and every incarnation of the
+/// Everything a backend's actor knows that must outlive the actor: counters, latency statistics, the guard's
+/// (passive ejection, breaker), health and recovery state, and the actor's crashes. Its route's <c>RouteSlot</c> keeps it, and every incarnation of the
 /// <see cref="BackendActor"/> (and of its RouteActor) is handed the same instance, so a crash and restart loses
 /// nothing. Only the current incarnation touches it; incarnations never overlap (a new one is created after the
 /// old one stopped, which orders their memory accesses).

@@ -28,6 +28,7 @@ public readonly record struct GuardSettings(PassiveConfig Passive, BreakerConfig
 /// <summary>What one input changed: the new state, the events to publish (in order) and the timers to start or cancel.</summary>
 public sealed record GuardStep(GuardState State, ImmutableArray<EventToRaise> Events, ImmutableArray<TimerChange> Timers)
 {
+    /// <summary>A step that only (possibly) changes the state: no events, no timers.</summary>
     public static GuardStep Same(GuardState s) => new(s, [], []);
 }
 

@@ -70,9 +70,8 @@ public sealed class BackendEntity : ReceiveActor, IWithTimers
         Receive<BackendUnsubscribe>(_ => Unsubscribe(Sender));
         Receive<Terminated>(t => Unsubscribe(t.ActorRef));
         // translated here, so the BackendActor speaks only its own protocol and knows nothing of sharding
-        Receive<OutcomeBatch>(b => _backend?.Forward(new RecordOutcomes(b.Runs)));
-        Receive<TrialOutcome>(t => _backend?.Forward(
-            new RequestOutcome(t.Kind, t.Status, TimeSpan.FromMicroseconds(t.LatencyMicros)) { Trial = t.Trial }));
+        Receive<OutcomeBatch>(b => _backend?.Forward(b.ToRecordOutcomes()));
+        Receive<TrialOutcome>(t => _backend?.Forward(t.ToRequestOutcome()));
         Receive<BackendStatusQuery>(_ =>
         {
             if (_backend is null) Sender.Tell(new Status.Failure(new InvalidOperationException("backend not started on its owner yet")));

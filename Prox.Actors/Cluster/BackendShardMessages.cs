@@ -30,6 +30,9 @@ public sealed record OutcomeBatch(string EntityId, ImmutableArray<OutcomeRun> Ru
 {
     /// <summary>How many outcomes the batch holds.</summary>
     public int Count => Runs.Sum(r => r.Count);
+
+    /// <summary>The batch in the backend actor's own protocol, which knows nothing of sharding.</summary>
+    public RecordOutcomes ToRecordOutcomes() => new(Runs);
 }
 
 /// <summary>
@@ -41,6 +44,9 @@ public sealed record TrialOutcome(string EntityId, OutcomeKind Kind, int Status,
 {
     [JsonIgnore]
     public HalfOpenPermits? Trial { get; init; }
+
+    /// <summary>The trial's outcome in the backend actor's own protocol, with its permits.</summary>
+    public RequestOutcome ToRequestOutcome() => new(Kind, Status, TimeSpan.FromMicroseconds(LatencyMicros)) { Trial = Trial };
 }
 
 /// <summary>Asks the entity for the backend's <see cref="BackendStatus"/> (answered by its BackendActor).</summary>
