@@ -9,18 +9,23 @@ public class BackoffTests
     private static readonly TimeSpan S1 = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan M5 = TimeSpan.FromMinutes(5);
 
+    /// <summary>attempt → ms: first × 2^(attempt-1), capped (1 s doubling up to 60 s: the breaker's and ejection's shape).</summary>
+    public static TheoryData<int, double> Doublings => new()
+    {
+        { 1, 1_000 }, { 2, 2_000 }, { 3, 4_000 }, { 6, 32_000 }, { 7, 60_000 }, { 62, 60_000 },
+        { 63, 60_000 }, { int.MaxValue, 60_000 }, // past the exponent clamp
+        { 0, 0 }, { -5, 0 },                      // nothing failed yet: no wait
+    };
+
+    /// <summary>Retries (RetryBackoff before), attempt, random → ms: equal jitter, half fixed, 50 ms doubling up to 1 s.</summary>
+    public static TheoryData<int, double, int> EqualJitter => new()
+    {
+        { 1, 0.0, 25 }, { 1, 0.999, 50 }, { 2, 0.0, 50 }, { 3, 0.0, 100 }, { 3, 0.5, 150 },
+        { 10, 0.0, 500 }, { 10, 0.999, 1000 }, // capped at max (1 s), half of it fixed
+    };
+
     [Theory]
-    // attempt → first × 2^(attempt-1), capped (1 s doubling up to 60 s: the breaker's and ejection's shape)
-    [InlineData(1, 1_000)]
-    [InlineData(2, 2_000)]
-    [InlineData(3, 4_000)]
-    [InlineData(6, 32_000)]
-    [InlineData(7, 60_000)]
-    [InlineData(62, 60_000)]
-    [InlineData(63, 60_000)]       // past the exponent clamp
-    [InlineData(int.MaxValue, 60_000)]
-    [InlineData(0, 0)]             // nothing failed yet: no wait
-    [InlineData(-5, 0)]
+    [MemberData(nameof(Doublings))]
     public void Delay_NoJitter_DoublesAndCaps(int attempt, double expectedMs) =>
         Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), Backoff.Delay(attempt, S1, TimeSpan.FromSeconds(60), Jitter.None, 0.123));
 
@@ -38,14 +43,7 @@ public class BackoffTests
     }
 
     [Theory]
-    // retries (RetryBackoff before): equal jitter, half fixed, 50 ms doubling up to 1 s
-    [InlineData(1, 0.0, 25)]
-    [InlineData(1, 0.999, 50)]
-    [InlineData(2, 0.0, 50)]
-    [InlineData(3, 0.0, 100)]
-    [InlineData(3, 0.5, 150)]
-    [InlineData(10, 0.0, 500)]   // capped at max (1 s), half of it fixed
-    [InlineData(10, 0.999, 1000)]
+    [MemberData(nameof(EqualJitter))]
     public void Delay_EqualJitter_HalfFixedCappedAtMax(int attempt, double random, int expectedMs)
     {
         var d = Backoff.Delay(attempt, TimeSpan.FromMilliseconds(50), S1, Jitter.Equal, random);
