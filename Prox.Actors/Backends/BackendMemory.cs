@@ -1,12 +1,13 @@
 using Prox.Actors.Breaker;
 using Prox.Actors.Health;
+using Prox.Actors.Recovery;
 using Prox.Actors.Supervision;
 
 namespace Prox.Actors.Backends;
 
 /// <summary>
-/// Everything a backend's actor knows that must outlive the actor: counters, latency statistics, passive
-/// ejection, breaker and health state. Its route's <c>RouteSlot</c> keeps it, and every incarnation of the
+/// Everything a backend's actor knows that must outlive the actor: counters, latency statistics, the guard's
+/// (passive ejection, breaker), health and recovery state, and the actor's crashes. Its route's <c>RouteSlot</c> keeps it, and every incarnation of the
 /// <see cref="BackendActor"/> (and of its RouteActor) is handed the same instance, so a crash and restart loses
 /// nothing. Only the current incarnation touches it; incarnations never overlap (a new one is created after the
 /// old one stopped, which orders their memory accesses).
@@ -14,8 +15,6 @@ namespace Prox.Actors.Backends;
 public sealed class BackendMemory
 {
     private int _lastAvailable = 1;
-    private CrashRecord? _pendingCrash;
-    private int _crashes;
 
     public BackendMemory(BackendLive live) => Live = live;
 
@@ -33,7 +32,7 @@ public sealed class BackendMemory
     public ProbeResult? LastProbe { get; set; }
 
     /// <summary>Recovery actions: attempts, outcomes and the open outage.</summary>
-    public Recovery.RecoveryState Recovery { get; set; } = Prox.Actors.Recovery.RecoveryState.Initial;
+    public RecoveryState Recovery { get; set; } = RecoveryState.Initial;
 
     /// <summary>What the actor last told its route; a restarted route starts from it instead of assuming "up".</summary>
     public bool LastAvailable
@@ -42,16 +41,6 @@ public sealed class BackendMemory
         set => Volatile.Write(ref _lastAvailable, value ? 1 : 0);
     }
 
-    /// <summary>Crashes of this backend's actor since Prox started.</summary>
-    public int Crashes => Volatile.Read(ref _crashes);
-
-    /// <summary>Called by the supervisor when the actor crashed; the next incarnation reports it.</summary>
-    public void RecordCrash(Exception ex, DateTimeOffset at)
-    {
-        var n = Interlocked.Increment(ref _crashes);
-        Volatile.Write(ref _pendingCrash, new CrashRecord(ex.GetType().Name, ex.Message, at, n));
-    }
-
-    /// <summary>The crash not yet reported by a new incarnation, if any; clears it.</summary>
-    public CrashRecord? TakePendingCrash() => Interlocked.Exchange(ref _pendingCrash, null);
+    /// <summary>Crashes of this backend's actor; the next incarnation reports the last one.</summary>
+    public CrashLedger Crashes { get; } = new();
 }

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace Prox.Actors.Backends;
 
 /// <summary>How a forwarded request ended, as far as the backend's health is concerned.</summary>
@@ -28,6 +30,13 @@ public sealed record RequestOutcome(OutcomeKind Kind, int Status, TimeSpan Laten
         or OutcomeKind.Timeout or OutcomeKind.ProtocolFailure;
 }
 
+/// <summary><paramref name="Count"/> consecutive outcomes of one kind and status; latency is their mean.</summary>
+public sealed record OutcomeRun(OutcomeKind Kind, int Status, int Count, long MeanLatencyMicros);
+
+/// <summary>Cluster mode: other nodes' outcomes for the backend, in order, folded into runs; the actor replays them
+/// as if each had been told on its own. One message per batch, however many requests it stands for.</summary>
+public sealed record RecordOutcomes(ImmutableArray<OutcomeRun> Runs);
+
 /// <summary>A backend's availability changed; sent by the BackendActor to its RouteActor.</summary>
 /// <param name="EjectedUntil">When unavailable for a known time (ejected, breaker open): when it returns.</param>
 public sealed record BackendAvailabilityChanged(string BackendId, bool Available, DateTimeOffset? EjectedUntil)
@@ -56,7 +65,7 @@ public sealed record BackendStatus(
     long Failures,
     int ConsecutiveFailures,
     int Ejections,
-    LatencySummary LatencyMs) : Cluster.IClusterMessage
+    LatencySummary LatencyMs) : IClusterMessage
 {
     /// <summary>Cluster mode: the address of the node whose entity owns the backend (probes it, runs its breaker).</summary>
     public string? Owner { get; init; }

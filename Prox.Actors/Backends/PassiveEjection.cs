@@ -1,4 +1,5 @@
 using Prox.Actors.Config;
+using Prox.Actors.Timing;
 
 namespace Prox.Actors.Backends;
 
@@ -66,9 +67,6 @@ public static class PassiveEjection
         s.IsEjected ? s with { EjectedUntil = null, Probation = true, ConsecutiveFailures = 0, LastReturn = now } : s;
 
     /// <summary><c>eject-for × 2^(n-1)</c>, capped at <c>max-eject-for</c>.</summary>
-    public static TimeSpan EjectionTime(int ejections, PassiveConfig cfg)
-    {
-        var factor = Math.Pow(2, Math.Clamp(ejections - 1, 0, 30));
-        return TimeSpan.FromTicks((long)Math.Min(cfg.EjectFor.Ticks * factor, cfg.MaxEjectFor.Ticks));
-    }
+    public static TimeSpan EjectionTime(int ejections, PassiveConfig cfg) =>
+        Backoff.Delay(Math.Max(1, ejections), cfg.EjectFor, cfg.MaxEjectFor, Jitter.None);
 }

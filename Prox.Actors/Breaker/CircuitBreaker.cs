@@ -1,3 +1,5 @@
+using Prox.Actors.Timing;
+
 namespace Prox.Actors.Breaker;
 
 /// <summary>
@@ -41,12 +43,9 @@ public static class CircuitBreaker
         };
 
     /// <summary><c>OpenFor × 2^(openings-1)</c>, capped at <c>MaxOpen</c>: 1s, 2s, 4s, 8s … with the defaults.</summary>
-    public static TimeSpan OpenTime(int openings, BreakerConfig cfg)
-    {
-        // clamp the exponent so the double stays finite; the cap is reached long before 2^62 anyway
-        var factor = Math.Pow(2, Math.Clamp(openings - 1, 0, 62));
-        return TimeSpan.FromTicks((long)Math.Min(cfg.OpenFor.Ticks * factor, cfg.MaxOpen.Ticks));
-    }
+    public static TimeSpan OpenTime(int openings, BreakerConfig cfg) =>
+        // no jitter: the open time is shown in events and Retry-After, and one breaker per backend has no herd to spread
+        Backoff.Delay(Math.Max(1, openings), cfg.OpenFor, cfg.MaxOpen, Jitter.None);
 
     private static BreakerState ClosedResult(BreakerState s, bool ok, DateTimeOffset now, BreakerConfig cfg)
     {

@@ -69,8 +69,9 @@ public sealed class BackendEntity : ReceiveActor, IWithTimers
         Receive<BackendSubscribe>(OnSubscribe);
         Receive<BackendUnsubscribe>(_ => Unsubscribe(Sender));
         Receive<Terminated>(t => Unsubscribe(t.ActorRef));
-        Receive<OutcomeBatch>(b => _backend?.Forward(b));
-        Receive<TrialOutcome>(t => _backend?.Forward(t));
+        // translated here, so the BackendActor speaks only its own protocol and knows nothing of sharding
+        Receive<OutcomeBatch>(b => _backend?.Forward(b.ToRecordOutcomes()));
+        Receive<TrialOutcome>(t => _backend?.Forward(t.ToRequestOutcome()));
         Receive<BackendStatusQuery>(_ =>
         {
             if (_backend is null) Sender.Tell(new Status.Failure(new InvalidOperationException("backend not started on its owner yet")));

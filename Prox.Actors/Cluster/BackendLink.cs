@@ -86,7 +86,7 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
 
     protected override void PostRestart(Exception reason)
     {
-        _m.RecordCrash(reason, Context.System.Scheduler.Now);
+        _m.Crashes.Record(reason, Context.System.Scheduler.Now);
         base.PostRestart(reason);
     }
 

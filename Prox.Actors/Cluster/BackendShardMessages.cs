@@ -30,10 +30,10 @@ public sealed record OutcomeBatch(string EntityId, ImmutableArray<OutcomeRun> Ru
 {
     /// <summary>How many outcomes the batch holds.</summary>
     public int Count => Runs.Sum(r => r.Count);
-}
 
-/// <summary><paramref name="Count"/> consecutive outcomes of one kind and status; latency is their mean.</summary>
-public sealed record OutcomeRun(OutcomeKind Kind, int Status, int Count, long MeanLatencyMicros);
+    /// <summary>The batch in the backend actor's own protocol, which knows nothing of sharding.</summary>
+    public RecordOutcomes ToRecordOutcomes() => new(Runs);
+}
 
 /// <summary>
 /// The outcome of a half-open breaker trial, sent at once rather than batched: the breaker waits for it. The permit
@@ -44,6 +44,9 @@ public sealed record TrialOutcome(string EntityId, OutcomeKind Kind, int Status,
 {
     [JsonIgnore]
     public HalfOpenPermits? Trial { get; init; }
+
+    /// <summary>The trial's outcome in the backend actor's own protocol, with its permits.</summary>
+    public RequestOutcome ToRequestOutcome() => new(Kind, Status, TimeSpan.FromMicroseconds(LatencyMicros)) { Trial = Trial };
 }
 
 /// <summary>Asks the entity for the backend's <see cref="BackendStatus"/> (answered by its BackendActor).</summary>

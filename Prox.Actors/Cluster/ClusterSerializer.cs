@@ -41,14 +41,14 @@ public sealed class ClusterSerializer(ExtendedActorSystem system)
         ("webhook-status-get.v1", typeof(Webhooks.GetWebhookStatus)),
         ("webhook-status.v1", typeof(Webhooks.WebhookStatusReply)),
         // the Notifier singleton acknowledges each relayed event, so relays resend only what it has not stored
-        ("event-accepted.v1", typeof(Webhooks.EventAccepted)),
+        ("event-accepted.v1", typeof(Events.EventAccepted)),
     ];
 
     /// <summary>Registers the serializer and binds <see cref="IClusterMessage"/> to it.</summary>
     public const string Hocon = """
         akka.actor {
           serializers { prox-cluster = "Prox.Actors.Cluster.ClusterSerializer, Prox.Actors" }
-          serialization-bindings { "Prox.Actors.Cluster.IClusterMessage, Prox.Actors" = prox-cluster }
+          serialization-bindings { "Prox.Actors.IClusterMessage, Prox.Actors" = prox-cluster }
         }
         """;
 

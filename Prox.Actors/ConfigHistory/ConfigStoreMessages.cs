@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.Text;
-using Prox.Actors.Cluster;
 
 namespace Prox.Actors.ConfigHistory;
 

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
-using Prox.Actors.Webhooks;
 
 namespace Prox.Actors.Events;
 
@@ -116,3 +115,8 @@ public sealed class ClusterEventRelay : ReceiveActor, IWithTimers
 /// singleton's proxy), and resends it until acknowledged. Sent when webhooks start; events before that are not
 /// webhooked, as in standalone mode.</summary>
 public sealed record RelayToNotifier(IActorRef Notifier);
+
+/// <summary>Cluster mode, the Notifier singleton → the relay that sent the event: the event is stored for every webhook
+/// that wants it (or no webhook wants it), so the relay can forget it. Until this arrives the relay sends the event
+/// again. Part of the relay's protocol, so the Notifier (which consumes events) depends on it, not the other way.</summary>
+public sealed record EventAccepted(string EventId) : IClusterMessage;

@@ -12,7 +12,7 @@ namespace Prox.Actors.Events;
 /// and webhook idempotency keys can use it.</param>
 /// <param name="Kind">One of <see cref="ProxEventKinds"/>.</param>
 public sealed record ProxEvent(string Id, DateTimeOffset Timestamp, string Kind, string? Route, string? Backend, string Detail)
-    : Cluster.IClusterMessage
+    : IClusterMessage
 {
     /// <summary>
     /// The cluster address of the node that raised the event (<c>akka.tcp://prox@host:port</c>); null in standalone mode.

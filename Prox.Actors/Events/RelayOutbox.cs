@@ -3,7 +3,7 @@ namespace Prox.Actors.Events;
 /// <summary>
 /// The events a node's <see cref="ClusterEventRelay"/> sent to the Notifier singleton and the Notifier has not yet
 /// acknowledged, oldest first. A Tell to the singleton can vanish (its node crashed and is not yet removed, or its
-/// journal failed), so the relay keeps each event until <see cref="Webhooks.EventAccepted"/> and sends it again when
+/// journal failed), so the relay keeps each event until <see cref="EventAccepted"/> and sends it again when
 /// <see cref="Due"/>. Bounded: beyond <see cref="Capacity"/> the oldest is dropped (the caller logs it), so a Notifier
 /// that is gone for long cannot grow a node's memory without limit. No clock or actor inside: the relay passes the
 /// time, tests pass any.

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Prox.Actors.Timing;
 
 namespace Prox.Actors.Health;
 
@@ -59,14 +60,8 @@ public static class HealthPolicy
     /// </summary>
     /// <param name="random01">A uniform value in [0,1]: 0 shortens by the full jitter, 0.5 leaves the
     /// interval as is, 1 lengthens by the full jitter. Out-of-range values are clamped.</param>
-    public static TimeSpan NextInterval(HealthState s, HealthConfig cfg, double random01)
-    {
-        var baseInterval = BaseInterval(s, cfg);
-        double jitter = double.IsNaN(cfg.Jitter) ? 0 : Math.Clamp(cfg.Jitter, 0, 1);
-        double r = double.IsNaN(random01) ? 0.5 : Math.Clamp(random01, 0, 1);
-        double factor = 1 + jitter * (2 * r - 1);
-        return TimeSpan.FromTicks((long)Math.Round(baseInterval.Ticks * factor));
-    }
+    public static TimeSpan NextInterval(HealthState s, HealthConfig cfg, double random01) =>
+        Interval(s, cfg, Jitter.Around(cfg.Jitter), random01);
 
     /// <summary>Share of ok probes in the history, 0..100; 100 with no history, matching the healthy start.</summary>
     public static double UptimePercent(HealthState s)
@@ -95,13 +90,15 @@ public static class HealthPolicy
         return new LatencySummary(ms.Length, NearestRank(ms, 0.50), NearestRank(ms, 0.95), ms[^1]);
     }
 
-    private static TimeSpan BaseInterval(HealthState s, HealthConfig cfg)
+    private static TimeSpan BaseInterval(HealthState s, HealthConfig cfg) => Interval(s, cfg, Jitter.None, 0.5);
+
+    private static TimeSpan Interval(HealthState s, HealthConfig cfg, Jitter jitter, double random01)
     {
-        if (s.Healthy) return cfg.Interval;
+        // healthy: a fixed interval (a cap equal to the first wait), only spread by the jitter
+        if (s.Healthy) return Backoff.Delay(1, cfg.Interval, cfg.Interval, jitter, random01);
         // failures past the fall threshold; 0 right after the fall, or after an ok that did not yet rise
-        int doublings = Math.Clamp(s.ConsecutiveFailed - cfg.UnhealthyAfter, 0, 30);
-        double ticks = cfg.UnhealthyInterval.Ticks * Math.Pow(2, doublings);
-        return TimeSpan.FromTicks((long)Math.Min(ticks, cfg.MaxUnhealthyInterval.Ticks));
+        int doublings = Math.Clamp(s.ConsecutiveFailed - cfg.UnhealthyAfter, 0, Backoff.MaxDoublings);
+        return Backoff.Delay(doublings + 1, cfg.UnhealthyInterval, cfg.MaxUnhealthyInterval, jitter, random01);
     }
 
     private static ImmutableArray<HealthCheck> Append(ImmutableArray<HealthCheck> history, HealthCheck check, int max)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Prox.Actors.Events;
+using Prox.Actors.Timing;
 
 namespace Prox.Actors.Recovery;
 
@@ -18,6 +19,27 @@ namespace Prox.Actors.Recovery;
 /// </remarks>
 public static class RecoveryPolicy
 {
+    /// <summary>The key of the recovery timer in the owning actor (<see cref="Timer"/>).</summary>
+    public const string TimerKey = "recovery";
+
+    /// <summary>A new incarnation of the owning actor picks up its predecessor's recovery: an action that was running
+    /// when the old one crashed is judged failed (its result went to the dead incarnation).</summary>
+    public static RecoveryStep OnRestart(RecoveryState s, DateTimeOffset now, RecoveryConfig cfg) =>
+        s.Pending is { Running: true } p
+            ? OnActionResult(s, p.Number,
+                new RecoveryActionResult(false, "the backend's actor restarted while the action ran; its result is unknown", TimeSpan.Zero),
+                now, cfg)
+            : RecoveryStep.Same(s);
+
+    /// <summary>The timer always mirrors the state: armed for the next due attempt (at least 1 ms ahead, so an overdue
+    /// one fires on the next tick), cancelled while the backend is up or an action runs.</summary>
+    public static TimerChange Timer(RecoveryState s, DateTimeOffset now) =>
+        s.NextAttemptAt is { } due && s.Pending is not { Running: true }
+            ? TimerChange.Start(TimerKey, due - now > MinTimer ? due - now : MinTimer)
+            : TimerChange.Cancel(TimerKey);
+
+    private static readonly TimeSpan MinTimer = TimeSpan.FromMilliseconds(1);
+
     /// <summary>The backend's availability as the actor announces it (repeated values are no-ops).</summary>
     public static RecoveryStep OnAvailability(RecoveryState s, bool available, DateTimeOffset now, RecoveryConfig cfg)
     {
@@ -60,11 +82,11 @@ public static class RecoveryPolicy
         if (!s.Down || s.NextAttemptAt is not { } due || now < due || s.Pending is { Running: true })
             return RecoveryStep.Same(s);
 
-        var events = new List<RecoveryEvent>(1);
+        var events = new List<EventToRaise>(1);
         if (s.Pending is { } p)
         {
             s = s with { Failures = s.Failures + 1, Pending = null };
-            events.Add(new RecoveryEvent(ProxEventKinds.RecoveryFailed,
+            events.Add(new EventToRaise(ProxEventKinds.RecoveryFailed,
                 $"attempt {p.Number}: backend still down when the next attempt was due ({Seconds(now - p.StartedAt)} after it)"));
         }
 
@@ -86,7 +108,7 @@ public static class RecoveryPolicy
         if (s.Pending is not { Running: true } p || p.Number != number) return RecoveryStep.Same(s);
 
         var finished = new FinishedAttempt(p.Number, p.StartedAt, r.Ok, r.Detail);
-        var attempted = new RecoveryEvent(ProxEventKinds.RecoveryAttempted,
+        var attempted = new EventToRaise(ProxEventKinds.RecoveryAttempted,
             $"{cfg.Describe()}: attempt {p.Number}: {(r.Ok ? "action ok" : "action failed")} in {Seconds(r.Duration)}: {r.Detail}");
         s = s with { LastAttempt = finished };
 
@@ -95,7 +117,7 @@ public static class RecoveryPolicy
             var lost = s with { Failures = s.Failures + 1, Pending = null };
             // the backend may have come back by itself meanwhile; then the outage is over
             if (!lost.Down) lost = Close(lost);
-            return new RecoveryStep(lost, false, [attempted, new RecoveryEvent(ProxEventKinds.RecoveryFailed,
+            return new RecoveryStep(lost, false, [attempted, new EventToRaise(ProxEventKinds.RecoveryFailed,
                 $"attempt {p.Number}: action failed: {r.Detail}")]);
         }
         if (!s.Down)
@@ -112,15 +134,10 @@ public static class RecoveryPolicy
     /// that went down together do not stay in lockstep at it).
     /// </summary>
     /// <param name="random01">0 shortens by the full jitter, 0.5 leaves the delay as is, 1 lengthens; clamped.</param>
-    public static TimeSpan NextDelay(int attempt, RecoveryConfig cfg, double random01)
-    {
-        int doublings = Math.Clamp(attempt - 1, 0, 30);
-        double ticks = Math.Min(cfg.EffectiveBackoff.Ticks * Math.Pow(2, doublings), cfg.MaxBackoff.Ticks);
-        double r = double.IsNaN(random01) ? 0.5 : Math.Clamp(random01, 0, 1);
-        return TimeSpan.FromTicks((long)Math.Round(ticks * (1 + RecoveryConfig.Jitter * (2 * r - 1))));
-    }
+    public static TimeSpan NextDelay(int attempt, RecoveryConfig cfg, double random01) =>
+        Backoff.Delay(Math.Max(1, attempt), cfg.EffectiveBackoff, cfg.MaxBackoff, Jitter.Around(RecoveryConfig.Jitter), random01);
 
-    private static RecoveryEvent Succeeded(RecoveryState s, PendingAttempt p, DateTimeOffset back) =>
+    private static EventToRaise Succeeded(RecoveryState s, PendingAttempt p, DateTimeOffset back) =>
         new(ProxEventKinds.RecoverySucceeded,
             $"backend available again after {p.Number} attempt{(p.Number == 1 ? "" : "s")}; down for {Seconds(back - (s.DownSince ?? back))}");
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Prox.Actors.Events;
 
 namespace Prox.Actors.Recovery;
 
@@ -51,13 +52,10 @@ public sealed record PendingAttempt(int Number, DateTimeOffset StartedAt, bool R
 public sealed record FinishedAttempt(int Number, DateTimeOffset At, bool ActionOk, string Detail);
 
 /// <summary>What the policy decided: the new state, whether to start the action now, and the events to publish (in order).</summary>
-public sealed record RecoveryStep(RecoveryState State, bool RunAction, ImmutableArray<RecoveryEvent> Events)
+public sealed record RecoveryStep(RecoveryState State, bool RunAction, ImmutableArray<EventToRaise> Events)
 {
     public static RecoveryStep Same(RecoveryState s) => new(s, false, []);
 }
-
-/// <summary>An event for the actor to publish: <paramref name="Kind"/> is one of the <c>recovery-*</c> event kinds.</summary>
-public sealed record RecoveryEvent(string Kind, string Detail);
 
 /// <summary>How a recovery action ended. Ok = HTTP 2xx, or exit code 0, within the timeout.</summary>
 /// <param name="Detail">Status or exit code, the start of the response or output, or why it failed; at most a few KB.</param>

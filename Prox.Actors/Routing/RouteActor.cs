@@ -80,7 +80,7 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
         foreach (var b in _cfg.Backends)
             _members.Add(StartBackend(b, fresh: false));
         Publish();
-        if (_slot.TakePendingCrash() is { } crash)
+        if (_slot.Crashes.TakePending() is { } crash)
         {
             _log.Warning("Restarted the actor of route {RouteId} after {Exception}: {Message} (crash {Crashes})",
                 _cfg.Id, crash.Exception, crash.Message, crash.Count);
@@ -103,7 +103,7 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
         var name = generation == 1 ? ActorName(b.Id) : $"{ActorName(b.Id)}@{generation}";
         var supervisor = Context.ActorOf(
             Supervision.Restarts.WithBackoff(_backends.For(_cfg, memory, _prober, _runner), name,
-                ex => memory.RecordCrash(ex, scheduler.Now)),
+                ex => memory.Crashes.Record(ex, scheduler.Now)),
             name);
         // outcomes go to the supervisor (which forwards) until the backend actor has started and says where it is
         memory.Live.OfferMailbox(supervisor);
@@ -253,7 +253,7 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
     protected override void PostRestart(Exception reason)
     {
         // restarted in place (a parent without backoff, e.g. in tests): report like a backoff restart
-        _slot.RecordCrash(reason, Context.System.Scheduler.Now);
+        _slot.Crashes.Record(reason, Context.System.Scheduler.Now);
         base.PostRestart(reason);
     }
 

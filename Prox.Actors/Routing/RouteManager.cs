@@ -67,7 +67,7 @@ public sealed class RouteManager : ReceiveActor
         _generations[r.Id] = generation;
         var name = "route-" + Uri.EscapeDataString(r.Id) + (generation == 1 ? "" : "@" + generation);
         _routes[r.Id] = Context.ActorOf(
-            Supervision.Restarts.WithBackoff(RouteActor.Props(r, slot, _prober, _runner, _backends), name, ex => slot.RecordCrash(ex, scheduler.Now)),
+            Supervision.Restarts.WithBackoff(RouteActor.Props(r, slot, _prober, _runner, _backends), name, ex => slot.Crashes.Record(ex, scheduler.Now)),
             name);
         _slots[r.Id] = slot;
     }

@@ -27,18 +27,9 @@ public sealed class RouteSlot
     internal DedupCounters Dedup { get; } = new();
 
     private readonly ConcurrentDictionary<string, BackendMemory> _backends = new();
-    private CrashRecord? _pendingCrash;
-    private int _crashes;
 
-    /// <summary>Called by the route actor's supervisor when it crashed; the next incarnation reports it.</summary>
-    public void RecordCrash(Exception ex, DateTimeOffset at)
-    {
-        var n = Interlocked.Increment(ref _crashes);
-        Volatile.Write(ref _pendingCrash, new CrashRecord(ex.GetType().Name, ex.Message, at, n));
-    }
-
-    /// <summary>The crash not yet reported by a new incarnation of the route actor, if any; clears it.</summary>
-    public CrashRecord? TakePendingCrash() => Interlocked.Exchange(ref _pendingCrash, null);
+    /// <summary>Crashes of the route's actor; the next incarnation reports the last one.</summary>
+    public CrashLedger Crashes { get; } = new();
 
     /// <summary>
     /// The state of backend <paramref name="backend"/> that outlives its actors: the same instance for every

@@ -6,16 +6,6 @@ using Prox.Actors.Selection;
 
 namespace Prox.Actors.Routing;
 
-/// <summary>One backend as a snapshot sees it: its live counters, its effective weight and its actor.</summary>
-public sealed record BackendEntry(BackendLive Live, int Weight, IActorRef Actor)
-{
-    public string Id => Live.Id;
-
-    /// <summary>Set while the backend's breaker is half-open: a request may use the backend only if it wins a
-    /// permit (one atomic decrement); null = no limit.</summary>
-    public Breaker.HalfOpenPermits? Trials { get; init; }
-}
-
 /// <summary>
 /// Immutable view of one route that the request path reads without locks. Its RouteActor is the only
 /// writer and publishes a new instance whenever membership, ejection state or weights change.

@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using Prox.Actors.Config;
-using Prox.Actors.Routing;
 
 namespace Prox.Actors.Selection;
 

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using Prox.Actors.Routing;
 
 namespace Prox.Actors.Selection;
 

@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using Prox.Actors.Events;
+using Prox.Actors.Timing;
 
 namespace Prox.Actors.Webhooks;
 
@@ -41,6 +42,10 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
     private sealed record DeliveryCompleted(string Webhook, string EventId, WebhookResponse Response);
 
     private sealed record RetryDue(string Webhook);
+
+    /// <summary>±20% on every retry delay, never beyond the webhook's max-backoff, so receivers coming back are not hit
+    /// in lock-step.</summary>
+    private static readonly Jitter RetryJitter = Jitter.AroundWithinMax(0.2);
 
     /// <summary>Per-webhook delivery progress; lives only in memory (a restart starts the attempt count again).</summary>
     private sealed class Delivery
@@ -251,7 +256,7 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
         d.FailedAttempts++;
         d.LastError = m.Response.Error ?? $"HTTP {m.Response.Status}";
         var hook = _byName[m.Webhook];
-        var delay = WebhookBackoff.NextDelay(d.Attempts, hook.Backoff, hook.MaxBackoff, WebhookBackoff.DefaultJitter, _options.Random());
+        var delay = Backoff.Delay(d.Attempts, hook.Backoff, hook.MaxBackoff, RetryJitter, _options.Random());
         d.RetryScheduled = true;
         d.NextAttemptAt = Now + delay;
         Timers.StartSingleTimer("retry:" + m.Webhook, new RetryDue(m.Webhook), delay);

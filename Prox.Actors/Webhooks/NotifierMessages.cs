@@ -21,18 +21,14 @@ public sealed record NotifierSnapshot(ImmutableArray<OutboxSnapshot> Outboxes, I
 
 public sealed record OutboxSnapshot(string Webhook, long Delivered, long Dropped, ImmutableArray<ProxEvent> Pending);
 
-/// <summary>Cluster mode, Notifier → the relay that sent the event: the event is stored for every webhook that wants it
-/// (or no webhook wants it), so the relay can forget it. Until this arrives the relay sends the event again.</summary>
-public sealed record EventAccepted(string EventId) : Cluster.IClusterMessage;
-
 /// <summary>Query: each webhook's delivery state → <see cref="WebhookStatusReply"/>. Both cross nodes in cluster mode,
 /// where any node's <c>/status</c> asks the Notifier singleton.</summary>
-public sealed record GetWebhookStatus : Cluster.IClusterMessage
+public sealed record GetWebhookStatus : IClusterMessage
 {
     public static readonly GetWebhookStatus Instance = new();
 }
 
-public sealed record WebhookStatusReply(ImmutableArray<WebhookStatus> Webhooks) : Cluster.IClusterMessage
+public sealed record WebhookStatusReply(ImmutableArray<WebhookStatus> Webhooks) : IClusterMessage
 {
     public static readonly WebhookStatusReply Empty = new([]);
 }

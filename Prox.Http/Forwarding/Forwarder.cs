@@ -7,6 +7,7 @@ using Prox.Actors.Config;
 using Prox.Actors.Routing;
 using Prox.Actors.Breaker;
 using Prox.Actors.Selection;
+using Prox.Actors.Timing;
 using Prox.Http.Pipeline;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -100,7 +101,7 @@ public sealed class Forwarder
                 return new ProxyFailure(failure, transformer.HeldBackStatus);
 
             ctx.Response.Clear();
-            var delay = RetryBackoff.NextDelay(attempt + 1, retries.Backoff, retries.MaxBackoff, Random.Shared.NextDouble());
+            var delay = Backoff.Delay(attempt + 1, retries.Backoff, retries.MaxBackoff, Jitter.Equal, Random.Shared.NextDouble());
             var left = budget - Stopwatch.GetElapsedTime(started);
             // a spent budget skips the wait; the next turn of the loop answers 504
             if (delay > TimeSpan.Zero && left > TimeSpan.Zero)

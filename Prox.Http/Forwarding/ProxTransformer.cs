@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Prox.Actors.Routing;
+using Prox.Actors.Selection;
 using Prox.Http.Pipeline;
 using Yarp.ReverseProxy.Forwarder;
 

@@ -54,14 +54,14 @@ public class BackendActorTests : TestKit
     public void ABatchFromAnotherNode_IsReplayedInOrder_AndEjects()
     {
         var (actor, parent, _) = Start();
-        actor.Tell(new Prox.Actors.Cluster.OutcomeBatch("r/b1",
+        actor.Tell(new RecordOutcomes(
         [
             new(OutcomeKind.ConnectFailure, 0, 1, 1000), new(OutcomeKind.Success, 200, 3, 10_000),
             new(OutcomeKind.ConnectFailure, 0, 1, 1000),
         ]));
         // a success between the failures: not two in a row
         parent.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
-        actor.Tell(new Prox.Actors.Cluster.OutcomeBatch("r/b1", [new(OutcomeKind.Timeout, 0, 1, 5_000_000)]));
+        actor.Tell(new RecordOutcomes([new(OutcomeKind.Timeout, 0, 1, 5_000_000)]));
         parent.ExpectMsg<BackendAvailabilityChanged>(m => !m.Available);
         actor.Tell(GetBackendStatus.Instance);
         var s = ExpectMsg<BackendStatus>();

@@ -1,3 +1,4 @@
+using Prox.Actors;
 using Prox.Actors.Backends;
 using System.Text.Json;
 using Akka.TestKit.Xunit2;
@@ -55,7 +56,7 @@ public class ClusterMessageSerializationTests() : TestKit(ClusterSerializer.Hoco
             DateTimeOffset.Parse("2026-11-26T12:00:00+00:00"), "0123456789ABCDEF") { Carry = Carry },
         Prox.Actors.Webhooks.GetWebhookStatus.Instance,
         new Prox.Actors.Webhooks.WebhookStatusReply([]),
-        new Prox.Actors.Webhooks.EventAccepted("0000000003e8-0000abcd"),
+        new EventAccepted("0000000003e8-0000abcd"),
     ];
 
     [Fact]

@@ -1,3 +1,4 @@
+using Prox.Actors;
 using Prox.Actors.Breaker;
 using Prox.Actors.Backends;
 using System.Collections.Immutable;

@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Prox.Actors.Backends;
 using Prox.Actors.Config;
-using Prox.Actors.Routing;
+using Prox.Actors.Selection;
 
 namespace Prox.Tests.Selection;
 

@@ -1,0 +1,67 @@
+using Prox.Actors.Breaker;
+using Prox.Actors.Health;
+using Prox.Actors.Recovery;
+
+namespace Prox.Actors.Backends;
+
+/// <summary>How <c>/status</c> shows a backend: a pure view of the state its actor keeps.</summary>
+public static class BackendStatusView
+{
+    /// <param name="available">As the actor announces it to its route.</param>
+    /// <param name="breaker">Null when the backend has no breaker (passive ejection guards it).</param>
+    /// <param name="recovery">Null when the backend has no recovery action.</param>
+    public static BackendStatus Of(BackendMemory m, GuardState guard, bool available, BreakerConfig? breaker,
+        RecoveryConfig? recovery, DateTimeOffset now)
+    {
+        var live = m.Live;
+        return new BackendStatus(
+            live.Id,
+            live.Config.Url.ToString(),
+            live.Config.Weight,
+            Healthy: available,
+            State: m.Health is { Healthy: false } ? "down"
+                : guard.Breaker.Mode == BreakerMode.Open ? "open"
+                : guard.Breaker.Mode == BreakerMode.HalfOpen ? "half-open"
+                : guard.Passive.IsEjected ? "ejected" : "up",
+            guard.Passive.EjectedUntil,
+            live.InFlight,
+            m.Requests,
+            m.Failures,
+            guard.Passive.ConsecutiveFailures,
+            guard.Passive.Ejections,
+            new LatencySummary(
+                Round(m.Latency.Percentile(0.50)), Round(m.Latency.Percentile(0.95)),
+                Round(m.Latency.Percentile(0.99)), Round(m.Latency.EwmaMs)))
+        {
+            Health = m.Health is null ? null : Health(m.Health, m.LastProbe),
+            Breaker = breaker is null ? null : Breaker(guard, now),
+            Recovery = recovery is null ? null : Recovery(m.Recovery, recovery),
+        };
+    }
+
+    private static BackendBreakerStatus Breaker(GuardState guard, DateTimeOffset now)
+    {
+        var b = guard.Breaker;
+        var (total, failed) = b.Window.Counts(now);
+        return new BackendBreakerStatus(
+            b.Mode switch { BreakerMode.Open => "open", BreakerMode.HalfOpen => "half-open", _ => "closed" },
+            b.ConsecutiveFailures, b.Openings, b.OpenUntil, guard.Trials?.Remaining ?? 0, total, failed);
+    }
+
+    private static BackendHealthStatus Health(HealthState h, ProbeResult? last)
+    {
+        var lat = HealthPolicy.SummarizeLatency(h);
+        return new BackendHealthStatus(
+            h.Healthy, h.Unstable, h.ConsecutiveOk, h.ConsecutiveFailed,
+            Math.Round(HealthPolicy.UptimePercent(h), 2), h.History.Length,
+            last is { } p ? new LastCheck(p.At, p.Status, Round(p.Latency.TotalMilliseconds), p.Error) : null,
+            new CheckLatency(Round(lat.P50Ms), Round(lat.P95Ms), Round(lat.MaxMs)));
+    }
+
+    private static BackendRecoveryStatus Recovery(RecoveryState r, RecoveryConfig cfg) =>
+        new(cfg.Describe(), r.Attempts, r.Successes, r.Failures,
+            r.SuccessRate is { } rate ? Math.Round(rate, 4) : null, r.DownSince, r.NextAttemptAt,
+            r.LastAttempt is { } a ? new LastRecoveryAttempt(a.At, a.Number, a.ActionOk, a.Detail) : null);
+
+    private static double Round(double ms) => Math.Round(ms, 3);
+}
