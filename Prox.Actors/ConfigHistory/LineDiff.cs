@@ -7,6 +7,10 @@ namespace Prox.Actors.ConfigHistory;
 /// A unified diff of two texts, line by line. DiffPlex (Myers' algorithm) finds the changed blocks; this class only
 /// renders them in GNU diff's unified format, which the admin API and <c>prox config diff</c> print.
 /// </summary>
+/// <remarks>
+/// The diff is always a shortest one. Where repeated lines (<c>}</c>, blank) allow several shortest diffs, Myers may
+/// pair them differently from GNU diff, so a hunk can start a line earlier or later than <c>diff -u</c> would show it.
+/// </remarks>
 public static class LineDiff
 {
     public enum Kind

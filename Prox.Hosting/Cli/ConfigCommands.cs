@@ -15,7 +15,7 @@ internal static class ConfigCommands
     public const string DefaultAdmin = "http://127.0.0.1:9901";
     public const string TokenVariable = "PROX_ADMIN_TOKEN";
 
-    /// <summary>What a verb does once its arguments are parsed: one or two admin requests, printed.</summary>
+    /// <summary>What a verb does once its arguments are parsed: its admin request, with the answer printed.</summary>
     private delegate Task<int> Request(HttpClient http, ParseResult parsed, TextWriter stdout, TextWriter stderr);
 
     public static Command Create()

@@ -1,16 +1,13 @@
 using Prox.Hosting.Cli;
 using Prox.Http.Admin;
+using Prox.Tests.Infrastructure;
 using Xunit;
 
 namespace Prox.Tests.Cli;
 
 /// <summary>The <c>prox</c> command line in-process: help, usage errors, validation, completions.</summary>
-public class ProxCliTests : IDisposable
+public class ProxCliTests
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("prox-cli-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunCli(params string[] args)
     {
         using var stdout = new StringWriter();
@@ -86,7 +83,8 @@ public class ProxCliTests : IDisposable
     [Fact]
     public async Task Validate_BadFile_PrintsEveryErrorWithPath_Exit1()
     {
-        var file = Path.Combine(_dir, "bad.conf");
+        using var dir = new TempDataDir();
+        var file = Path.Combine(dir.Path, "bad.conf");
         await File.WriteAllTextAsync(file, """
             prox.routes.api {
               load-balancng = round-robin
@@ -107,7 +105,8 @@ public class ProxCliTests : IDisposable
     [Fact]
     public async Task Validate_GoodFile_GivenByOptionOrArgument_Exit0()
     {
-        var file = Path.Combine(_dir, "good.conf");
+        using var dir = new TempDataDir();
+        var file = Path.Combine(dir.Path, "good.conf");
         await File.WriteAllTextAsync(file, """prox { routes.r { backends = [ { url = "http://127.0.0.1:5001" } ] } }""");
 
         Assert.Equal((0, $"{file}: valid (1 routes)\n", ""), await RunCli("validate", file));
