@@ -1,3 +1,3 @@
-using Prox.Hosting;
+using Prox.Hosting.Cli;
 
-return await Cli.RunAsync(args);
+return await ProxCli.RunAsync(args);

@@ -1,16 +1,18 @@
 using System.Text;
+using DiffPlex;
 
 namespace Prox.Actors.ConfigHistory;
 
 /// <summary>
-/// A unified diff of two texts, line by line (longest common subsequence; config files are small). Lines common to
-/// both ends are trimmed first, so the quadratic table only covers the changed middle.
+/// A unified diff of two texts, line by line. DiffPlex (Myers' algorithm) finds the changed blocks; this class only
+/// renders them in GNU diff's unified format, which the admin API and <c>prox config diff</c> print.
 /// </summary>
+/// <remarks>
+/// The diff is always a shortest one. Where repeated lines (<c>}</c>, blank) allow several shortest diffs, Myers may
+/// pair them differently from GNU diff, so a hunk can start a line earlier or later than <c>diff -u</c> would show it.
+/// </remarks>
 public static class LineDiff
 {
-    /// <summary>Beyond this many table cells the changed middle is shown as all removed, then all added.</summary>
-    private const long MaxCells = 16_000_000;
-
     public enum Kind
     {
         Same,
@@ -20,51 +22,23 @@ public static class LineDiff
 
     public readonly record struct Line(Kind Kind, string Text);
 
-    /// <summary>Every line of both texts in order, each marked same, removed or added.</summary>
+    /// <summary>Every line of both texts in order, each marked same, removed or added; in a changed block the removed
+    /// lines come before the added ones.</summary>
     public static IReadOnlyList<Line> Compare(string from, string to)
     {
-        var a = Split(from);
-        var b = Split(to);
-        var prefix = 0;
-        while (prefix < a.Length && prefix < b.Length && a[prefix] == b[prefix]) prefix++;
-        var suffix = 0;
-        while (suffix < a.Length - prefix && suffix < b.Length - prefix && a[^(suffix + 1)] == b[^(suffix + 1)]) suffix++;
-
-        var result = new List<Line>(a.Length + b.Length);
-        for (var i = 0; i < prefix; i++) result.Add(new Line(Kind.Same, a[i]));
-        Middle(a[prefix..(a.Length - suffix)], b[prefix..(b.Length - suffix)], result);
-        for (var i = a.Length - suffix; i < a.Length; i++) result.Add(new Line(Kind.Same, a[i]));
+        var diff = Differ.Instance.CreateDiffs(from, to, ignoreWhiteSpace: false, ignoreCase: false, Lines.Instance);
+        var a = diff.PiecesOld;
+        var b = diff.PiecesNew;
+        var result = new List<Line>(a.Count + b.Count);
+        var x = 0;
+        foreach (var block in diff.DiffBlocks)
+        {
+            while (x < block.DeleteStartA) result.Add(new Line(Kind.Same, a[x++]));
+            for (var i = 0; i < block.DeleteCountA; i++) result.Add(new Line(Kind.Removed, a[x++]));
+            for (var j = block.InsertStartB; j < block.InsertStartB + block.InsertCountB; j++) result.Add(new Line(Kind.Added, b[j]));
+        }
+        while (x < a.Count) result.Add(new Line(Kind.Same, a[x++]));
         return result;
-    }
-
-    private static void Middle(string[] a, string[] b, List<Line> into)
-    {
-        if ((long)a.Length * b.Length > MaxCells)
-        {
-            into.AddRange(a.Select(l => new Line(Kind.Removed, l)));
-            into.AddRange(b.Select(l => new Line(Kind.Added, l)));
-            return;
-        }
-        // lcs[i, j] = length of the longest common subsequence of a[i..] and b[j..]
-        var lcs = new int[a.Length + 1, b.Length + 1];
-        for (var i = a.Length - 1; i >= 0; i--)
-        for (var j = b.Length - 1; j >= 0; j--)
-            lcs[i, j] = a[i] == b[j] ? lcs[i + 1, j + 1] + 1 : Math.Max(lcs[i + 1, j], lcs[i, j + 1]);
-
-        int x = 0, y = 0;
-        while (x < a.Length && y < b.Length)
-        {
-            if (a[x] == b[y])
-            {
-                into.Add(new Line(Kind.Same, a[x]));
-                x++;
-                y++;
-            }
-            else if (lcs[x + 1, y] >= lcs[x, y + 1]) into.Add(new Line(Kind.Removed, a[x++]));
-            else into.Add(new Line(Kind.Added, b[y++]));
-        }
-        while (x < a.Length) into.Add(new Line(Kind.Removed, a[x++]));
-        while (y < b.Length) into.Add(new Line(Kind.Added, b[y++]));
     }
 
     /// <summary>The unified diff (<c>---</c>/<c>+++</c> headers, <c>@@</c> hunks with <paramref name="context"/> lines
@@ -115,10 +89,17 @@ public static class LineDiff
     // GNU diff: an empty range is written as the line before it, with count 0
     private static string Range(int start, int count) => count == 0 ? $"{start - 1},0" : count == 1 ? $"{start}" : $"{start},{count}";
 
-    private static string[] Split(string text)
+    /// <summary>Lines as a config file has them: CRLF and LF both end a line (a lone CR does not, unlike DiffPlex's own
+    /// <c>LineChunker</c>), and a final line end starts no empty line.</summary>
+    private sealed class Lines : IChunker
     {
-        if (text.Length == 0) return [];
-        var lines = text.Replace("\r\n", "\n").Split('\n');
-        return text.EndsWith('\n') ? lines[..^1] : lines;
+        public static readonly Lines Instance = new();
+
+        public IReadOnlyList<string> Chunk(string text)
+        {
+            if (text.Length == 0) return [];
+            var lines = text.Replace("\r\n", "\n").Split('\n');
+            return text.EndsWith('\n') ? lines[..^1] : lines;
+        }
     }
 }

@@ -73,5 +73,35 @@ public class LineDiffTests
     public void Compare_CrLfAndLf_AreTheSameLines() =>
         Assert.All(LineDiff.Compare("a\r\nb\r\n", "a\nb\n"), l => Assert.Equal(LineDiff.Kind.Same, l.Kind));
 
+    [Fact]
+    public void Compare_RepeatedLines_GivesBackBothTexts_WithTheFewestChanges()
+    {
+        // config files repeat lines ("}", blank): many alignments are minimal, any of them must rebuild both texts
+        var random = new Random(12);
+        for (var run = 0; run < 500; run++)
+        {
+            var from = Lines(random);
+            var to = Lines(random);
+
+            var lines = LineDiff.Compare(string.Concat(from.Select(l => l + "\n")), string.Concat(to.Select(l => l + "\n")));
+
+            Assert.Equal(from, lines.Where(l => l.Kind != LineDiff.Kind.Added).Select(l => l.Text));
+            Assert.Equal(to, lines.Where(l => l.Kind != LineDiff.Kind.Removed).Select(l => l.Text));
+            Assert.Equal(from.Length - Lcs(from, to), lines.Count(l => l.Kind == LineDiff.Kind.Removed));
+        }
+
+        static string[] Lines(Random random) =>
+            Enumerable.Range(0, random.Next(0, 12)).Select(_ => "}ab "[random.Next(4)].ToString()).ToArray();
+
+        static int Lcs(string[] a, string[] b)
+        {
+            var t = new int[a.Length + 1, b.Length + 1];
+            for (var i = 1; i <= a.Length; i++)
+            for (var j = 1; j <= b.Length; j++)
+                t[i, j] = a[i - 1] == b[j - 1] ? t[i - 1, j - 1] + 1 : Math.Max(t[i - 1, j], t[i, j - 1]);
+            return t[a.Length, b.Length];
+        }
+    }
+
     private static string Text(string[] lines) => string.Join("\n", lines) + "\n";
 }

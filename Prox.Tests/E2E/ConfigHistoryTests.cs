@@ -332,7 +332,7 @@ public class ConfigHistoryTests
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await Prox.Hosting.ConfigCommands.RunAsync(args, stdout, stderr);
+        var code = await Prox.Hosting.Cli.ProxCli.RunAsync(["config", .. args], stdout, stderr);
         return (code, stdout.ToString(), stderr.ToString());
     }
 
