@@ -3,6 +3,7 @@ using Prox.Actors.ConfigApply;
 using Prox.Actors.ConfigHistory;
 using Prox.Http;
 using Prox.Http.Admin;
+using Prox.Http.Runtime;
 
 namespace Prox.Hosting;
 

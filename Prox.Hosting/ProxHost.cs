@@ -14,8 +14,10 @@ using Prox.Actors.Routing;
 using Prox.Actors.Webhooks;
 using Prox.Http;
 using Prox.Http.Admin;
+using Prox.Http.Cache;
 using Prox.Http.Errors;
 using Prox.Http.Forwarding;
+using Prox.Http.Runtime;
 using Serilog;
 using Serilog.Events;
 
@@ -117,7 +119,14 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton<RecoveryRunner>();
         builder.Services.AddSingleton<HttpWebhookSender>();
         builder.Services.AddSingleton(sp => new ProxRuntime(Config, Store,
-            () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>(), sp.GetRequiredService<TimeProvider>()));
+            () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>()));
+        builder.Services.AddSingleton(sp =>
+        {
+            // sized from the file at start, as the rest of the host; a reload resizes it
+            var cache = new ResponseCache(Time, Config.Cache.MaxMemoryBytes);
+            sp.GetRequiredService<ProxRuntime>().Applied += next => cache.SetMaxBytes(next.Cache.MaxMemoryBytes);
+            return cache;
+        });
         builder.Services.AddProxPipeline();
         builder.Services.AddSingleton(Time);
         builder.Services.AddSingleton<AdminAudit>();

@@ -12,7 +12,7 @@ namespace Prox.Http;
 public static class PipelineServices
 {
     /// <summary>Adds the <see cref="ProxyPipeline"/>, its stages and what they share (the <see cref="Forwarder"/>,
-    /// <see cref="Coalescing"/>). Expects <see cref="ProxRuntime"/>, <see cref="ForwardingClients"/>, YARP's
+    /// <see cref="Coalescing"/>). Expects <see cref="ProxRuntime"/>, the <see cref="ResponseCache"/>, <see cref="ForwardingClients"/>, YARP's
     /// <c>IHttpForwarder</c> and logging to be registered.</summary>
     public static IServiceCollection AddProxPipeline(this IServiceCollection services)
     {

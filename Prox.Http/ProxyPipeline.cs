@@ -6,6 +6,7 @@ using Prox.Http.Hygiene;
 using Prox.Http.Limits;
 using Prox.Http.Pipeline;
 using Prox.Http.Routing;
+using Prox.Http.Runtime;
 
 namespace Prox.Http;
 
@@ -29,9 +30,10 @@ namespace Prox.Http;
 /// in its capability folder, register it in <see cref="PipelineServices.AddProxPipeline"/>, and insert it where it
 /// belongs in the constructor's list below (and in the list above). No other stage changes. A stage that is off for
 /// the matched route returns <c>next(ctx)</c> after a null check. The chain is linked once, here; a request costs
-/// one <see cref="ProxyContext"/>. The class sits in the root namespace, beside <see cref="ProxRuntime"/>, because
-/// it composes every capability; the stage contract (<see cref="IProxyStage"/>, <see cref="ProxyContext"/>) sits
-/// in Pipeline/, which imports none of them, so no capability folder imports another one back.
+/// one <see cref="ProxyContext"/>. The class sits in the root namespace because it composes every capability, and
+/// nothing in Prox.Http imports the root; the stage contract (<see cref="IProxyStage"/>, <see cref="ProxyContext"/>)
+/// sits in Pipeline/ and what stages share in Runtime/ (<see cref="ProxRuntime"/>), which import no stage, so no
+/// capability folder imports another one back.
 /// </remarks>
 public sealed class ProxyPipeline
 {

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Prox.Actors.Storage;
 
 namespace Prox.Actors.Backends;
 

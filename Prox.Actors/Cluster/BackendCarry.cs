@@ -1,6 +1,7 @@
 using Prox.Actors.Backends;
 using Prox.Actors.Breaker;
 using Prox.Actors.Health;
+using Prox.Actors.Storage;
 
 namespace Prox.Actors.Cluster;
 

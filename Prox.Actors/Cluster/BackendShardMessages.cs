@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json.Serialization;
 using Prox.Actors.Backends;
 using Prox.Actors.Breaker;
+using Prox.Actors.Storage;
 
 namespace Prox.Actors.Cluster;
 

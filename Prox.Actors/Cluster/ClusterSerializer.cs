@@ -48,7 +48,7 @@ public sealed class ClusterSerializer(ExtendedActorSystem system)
     public const string Hocon = """
         akka.actor {
           serializers { prox-cluster = "Prox.Actors.Cluster.ClusterSerializer, Prox.Actors" }
-          serialization-bindings { "Prox.Actors.IClusterMessage, Prox.Actors" = prox-cluster }
+          serialization-bindings { "Prox.Actors.Storage.IClusterMessage, Prox.Actors" = prox-cluster }
         }
         """;
 

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text;
+using Prox.Actors.Storage;
 
 namespace Prox.Actors.ConfigHistory;
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
+using Prox.Actors.Storage;
 
 namespace Prox.Actors.Events;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
+using Prox.Actors.Storage;
 
 namespace Prox.Actors.Events;
 

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Prox.Actors.Events;
+using Prox.Actors.Storage;
 
 namespace Prox.Actors.Webhooks;
 

@@ -6,6 +6,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
+using Prox.Http.Cache;
+using Prox.Http.Runtime;
+
 namespace Prox.Http.Admin;
 
 /// <summary>
@@ -50,13 +53,14 @@ public static class AdminEndpoints
         var reloader = sp.GetRequiredService<IConfigReloader>();
 
         var root = endpoints.MapGroup("").AddEndpointFilter(new AdminGate(rt, audit)).WithMetadata(AdminGate.Guarded);
-        new StatusEndpoints(rt, reloader, sp.GetService<IClusterStatus>()).Map(root);
+        var responses = sp.GetRequiredService<ResponseCache>();
+        new StatusEndpoints(rt, responses, reloader, sp.GetService<IClusterStatus>()).Map(root);
         var admin = root.MapGroup("/admin");
         new EventsEndpoints(rt, audit).Map(admin);
         new ChaosEndpoints(rt).Map(admin);
         new ConfigEndpoints(rt, reloader).Map(admin);
         new BackendsEndpoints(rt, reloader).Map(admin);
-        CacheAdmin.Map(admin, rt);
+        CacheAdmin.Map(admin, responses);
 
         // below every other endpoint whatever the method, so routing never answers on its own (its 405 has no body)
         root.Map("/{**path}", AdminRouting.NotFoundOrNotAllowed(endpoints.DataSources))

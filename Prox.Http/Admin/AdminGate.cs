@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Prox.Actors.Config;
 using Prox.Http.Errors;
+using Prox.Http.Runtime;
 
 namespace Prox.Http.Admin;
 

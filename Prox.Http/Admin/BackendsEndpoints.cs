@@ -4,9 +4,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Prox.Actors.Config;
-using Prox.Actors.Hocon;
 using Prox.Actors.ConfigHistory;
+using Prox.Actors.Hocon;
 using Prox.Http.Errors;
+using Prox.Http.Runtime;
 
 namespace Prox.Http.Admin;
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Prox.Http.Cache;
 using Prox.Http.Errors;
+using Prox.Http.Runtime;
 
 namespace Prox.Http.Admin;
 
@@ -15,8 +16,8 @@ public sealed record CacheInvalidation(string? Route, string? Key, string? Prefi
 /// <summary>The response cache's admin endpoint (<c>POST /admin/cache/invalidate</c>) and its part of <c>/status</c>.</summary>
 internal static class CacheAdmin
 {
-    public static void Map(IEndpointRouteBuilder admin, ProxRuntime rt) =>
-        admin.MapPost("/cache/invalidate", ctx => InvalidateAsync(ctx, rt.Cache));
+    public static void Map(IEndpointRouteBuilder admin, ResponseCache cache) =>
+        admin.MapPost("/cache/invalidate", ctx => InvalidateAsync(ctx, cache));
 
     private static async Task InvalidateAsync(HttpContext ctx, ResponseCache cache)
     {
@@ -57,11 +58,11 @@ internal static class CacheAdmin
     }
 
     /// <summary>Null (left out of the JSON) for a route without a cache.</summary>
-    public static RouteCacheStatus? RouteStatus(ProxRuntime rt, string route)
+    public static RouteCacheStatus? RouteStatus(ProxRuntime rt, ResponseCache cache, string route)
     {
         var cfg = rt.Config.Routes.FirstOrDefault(r => r.Id == route)?.Cache;
-        if (cfg is not { Enabled: true } && !rt.Cache.Stats.ContainsKey(route)) return null;
-        var s = rt.Cache.StatsFor(route);
+        if (cfg is not { Enabled: true } && !cache.Stats.ContainsKey(route)) return null;
+        var s = cache.StatsFor(route);
         return new RouteCacheStatus(s.Hits, s.Misses, s.Stale, s.Bypass, s.Entries, s.Bytes);
     }
 

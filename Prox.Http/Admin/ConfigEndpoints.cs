@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Prox.Actors.ConfigHistory;
 using Prox.Http.Errors;
+using Prox.Http.Runtime;
 
 namespace Prox.Http.Admin;
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Prox.Actors.Events;
 using Prox.Http.Errors;
+using Prox.Http.Runtime;
 
 namespace Prox.Http.Admin;
 

@@ -10,11 +10,14 @@ using Prox.Actors.Supervision;
 using Prox.Actors.Webhooks;
 using Prox.Http.Errors;
 
+using Prox.Http.Cache;
+using Prox.Http.Runtime;
+
 namespace Prox.Http.Admin;
 
 /// <summary><c>GET /healthz</c> (liveness, open without a token) and <c>GET /status</c> (routes, backends, cache,
 /// newest events, webhooks, process and, in a cluster, membership).</summary>
-internal sealed class StatusEndpoints(ProxRuntime rt, IConfigReloader reloader, IClusterStatus? cluster)
+internal sealed class StatusEndpoints(ProxRuntime rt, ResponseCache responses, IConfigReloader reloader, IClusterStatus? cluster)
 {
     /// <summary>How long <c>/status</c> waits for the webhook Notifier: it is left out when the Notifier is restarting
     /// (its journal failed) or, in a cluster, its node is unreachable until the singleton has moved.</summary>
@@ -66,8 +69,8 @@ internal sealed class StatusEndpoints(ProxRuntime rt, IConfigReloader reloader, 
             // cluster mode only: the config version this node runs, the same on every node once a change has propagated
             cluster is null ? null : reloader.AppliedVersion,
             status.Routes.Select(r => new RouteView(r.Name, r.Policy, new RouteMatch(r.PathPrefix, r.Hosts), r.Eligible,
-                r.SnapshotVersion, r.Backends, r.Dedup, CacheAdmin.RouteStatus(rt, r.Name))),
-            CacheAdmin.Status(rt.Cache),
+                r.SnapshotVersion, r.Backends, r.Dedup, CacheAdmin.RouteStatus(rt, responses, r.Name))),
+            CacheAdmin.Status(responses),
             events.Events,
             webhooks?.Webhooks));
     }

@@ -2,11 +2,12 @@ using System.Collections.Immutable;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Prox.Actors.Caching;
 using Prox.Actors.Config;
 using Prox.Http.Dedup;
 using Prox.Http.Forwarding;
 using Prox.Http.Pipeline;
-using Prox.Actors.Caching;
+using Prox.Http.Runtime;
 
 namespace Prox.Http.Cache;
 
@@ -16,7 +17,7 @@ namespace Prox.Http.Cache;
 /// (a plain miss on a dedup route through <see cref="Coalescing"/>), and what comes back is stored. Other requests
 /// pass on at the cost of one null check.
 /// </summary>
-public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing coalescing, ILogger<CacheStage> log) : IProxyStage
+public sealed class CacheStage(ProxRuntime rt, ResponseCache responses, Forwarder forwarder, Coalescing coalescing, ILogger<CacheStage> log) : IProxyStage
 {
     /// <summary>RFC 5861 §4: the statuses a stale entry can stand in for (stale-if-error).</summary>
     private static readonly ImmutableArray<int> StaleIfErrorStatuses = [500, 502, 503, 504];
@@ -43,7 +44,7 @@ public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing c
         var snap = pc.Snapshot;
         var requestId = pc.RequestId;
         var req = ctx.Request;
-        var cache = rt.Cache;
+        var cache = responses;
         var stats = cache.StatsFor(snap.Id);
 
         // honoured from trusted peers only: anyone else could use it to pound the backends past the cache.
@@ -141,8 +142,8 @@ public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing c
 
     private void TryStore(string route, CacheConfig cfg, string key, HttpRequest req, HttpResponse resp, byte[] body, DateTimeOffset requestTime)
     {
-        if (StoredResponses.Build(route, cfg, key, req, resp.StatusCode, resp.Headers, body, requestTime, rt.Cache.Time.GetUtcNow()) is { } entry)
-            rt.Cache.Set(entry);
+        if (StoredResponses.Build(route, cfg, key, req, resp.StatusCode, resp.Headers, body, requestTime, responses.Time.GetUtcNow()) is { } entry)
+            responses.Set(entry);
     }
 
     /// <summary>
@@ -152,11 +153,11 @@ public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing c
     private async Task ServeRevalidatedAsync(HttpContext ctx, string route, CacheConfig cfg, string key, CacheEntry old, Revalidation r,
         string requestId)
     {
-        var now = rt.Cache.Time.GetUtcNow();
+        var now = responses.Time.GetUtcNow();
         var merged = StoredResponses.Freshened(old, r.NotModifiedHeaders!);
         var entry = StoredResponses.Build(route, cfg, key, ctx.Request, old.Status, merged, old.Body, requestTime: now, now);
-        if (entry is not null) rt.Cache.Set(entry);
-        else rt.Cache.Remove(old); // the 304 made it unstorable (no-store, …): serve it this once
+        if (entry is not null) responses.Set(entry);
+        else responses.Remove(old); // the 304 made it unstorable (no-store, …): serve it this once
         ctx.Response.Clear();
         await StoredResponses.WriteAsync(ctx, entry ?? old, now, "REVALIDATED", requestId);
     }
@@ -192,7 +193,7 @@ public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing c
     {
         if (ctx.Response.HasStarted) return false;
         ctx.Response.Clear();
-        await StoredResponses.WriteAsync(ctx, stale, rt.Cache.Time.GetUtcNow(), "STALE", requestId);
+        await StoredResponses.WriteAsync(ctx, stale, responses.Time.GetUtcNow(), "STALE", requestId);
         return true;
     }
 
@@ -218,7 +219,7 @@ public sealed class CacheStage(ProxRuntime rt, Forwarder forwarder, Coalescing c
             // the backends of now, should a reload or health change have happened since; a refresh is no client's
             // request, so it has its own request id whatever the client sent
             var pc = client.On(bg, RequestIds.New(), client.Slot.Current);
-            var requestTime = rt.Cache.Time.GetUtcNow();
+            var requestTime = responses.Time.GetUtcNow();
             var result = await ForwardCachedAsync(pc, null);
             if (result == Forwarded.Backend && tee.Captured is { } body)
                 TryStore(routeId, cfg, key, bg.Request, bg.Response, body, requestTime);

@@ -1,10 +1,10 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
+using Prox.Actors.Caching;
 using Prox.Actors.Config;
 using Prox.Http.Forwarding;
 using Prox.Http.Pipeline;
-using Prox.Actors.Caching;
 
 namespace Prox.Http.Cache;
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Prox.Http.Errors;
 using Prox.Http.Pipeline;
+using Prox.Http.Runtime;
 
 namespace Prox.Http.Limits;
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Prox.Http.Errors;
 using Prox.Http.Pipeline;
+using Prox.Http.Runtime;
 
 namespace Prox.Http.Routing;
 

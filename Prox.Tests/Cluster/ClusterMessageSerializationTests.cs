@@ -1,10 +1,11 @@
-using Prox.Actors;
-using Prox.Actors.Backends;
 using System.Text.Json;
 using Akka.TestKit.Xunit2;
+using Prox.Actors;
+using Prox.Actors.Backends;
 using Prox.Actors.Cluster;
 using Prox.Actors.ConfigHistory;
 using Prox.Actors.Events;
+using Prox.Actors.Storage;
 using Xunit;
 
 namespace Prox.Tests.Cluster;

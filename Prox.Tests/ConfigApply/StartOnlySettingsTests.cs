@@ -1,11 +1,11 @@
 using System.Collections.Immutable;
+using Prox.Actors.Cluster.Membership;
 using Prox.Actors.Config;
 using Prox.Actors.ConfigApply;
-using Prox.Actors.Webhooks;
-using Xunit;
-using Prox.Actors.Cluster.Membership;
 using Prox.Actors.ConfigHistory;
 using Prox.Actors.Persistence;
+using Prox.Actors.Webhooks;
+using Xunit;
 
 namespace Prox.Tests.ConfigApply;
 

@@ -135,7 +135,7 @@ public class ConfigHistoryTests
         // whichever apply ran last is what runs: the runtime config and the current version agree
         var current = await GetJson(prox, "/admin/config");
         Assert.Equal(8, current.GetProperty("version").GetInt64());
-        Assert.Equal(prox.Host.App.Services.GetRequiredService<Prox.Http.ProxRuntime>().Config.SourceText, current.GetProperty("text").GetString());
+        Assert.Equal(prox.Host.App.Services.GetRequiredService<Prox.Http.Runtime.ProxRuntime>().Config.SourceText, current.GetProperty("text").GetString());
     }
 
     [Fact]

@@ -19,8 +19,8 @@ public class DynamicBackendsTests
         }
         """;
 
-    private static Prox.Http.ProxRuntime Runtime(ProxUnderTest prox) =>
-        prox.Host.App.Services.GetRequiredService<Prox.Http.ProxRuntime>();
+    private static Prox.Http.Runtime.ProxRuntime Runtime(ProxUnderTest prox) =>
+        prox.Host.App.Services.GetRequiredService<Prox.Http.Runtime.ProxRuntime>();
 
     private static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
 

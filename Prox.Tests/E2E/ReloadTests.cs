@@ -1,8 +1,9 @@
-using Microsoft.Extensions.DependencyInjection;
-using Prox.Http;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Prox.Http;
+using Prox.Http.Runtime;
 using Prox.Tests.Infrastructure;
 using Xunit;
 

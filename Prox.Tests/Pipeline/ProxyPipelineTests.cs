@@ -3,7 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Prox.Actors.Config;
 using Prox.Actors.Routing;
 using Prox.Http;
+using Prox.Http.Cache;
 using Prox.Http.Forwarding;
+using Prox.Http.Runtime;
 using Xunit;
 
 namespace Prox.Tests.Pipeline;
@@ -20,6 +22,7 @@ public class ProxyPipelineTests
         services.AddHttpForwarder();
         services.AddSingleton<ForwardingClients>();
         services.AddSingleton(new ProxRuntime(config, new ProxSnapshotStore(), () => ActorRefs.Nobody));
+        services.AddSingleton(new ResponseCache(TimeProvider.System, 1 << 20));
         services.AddProxPipeline();
         using var provider = services.BuildServiceProvider();
 

@@ -2,14 +2,15 @@ using Akka.Actor;
 using Prox.Actors.Config;
 using Prox.Actors.ConfigApply;
 using Prox.Actors.Routing;
-using Prox.Http.Cache;
 using Prox.Http.Forwarding;
 
-namespace Prox.Http;
+namespace Prox.Http.Runtime;
 
-/// <summary>What the HTTP side needs from the composition root: the config, the snapshot store and the actor tree.</summary>
-/// <param name="time">The clock of the response cache (tests pass a fake one); the system clock by default.</param>
-public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func<IActorRef> supervisor, TimeProvider? time = null)
+/// <summary>What the HTTP side needs from the composition root: the config, the snapshot store and the actor tree.
+/// Every capability folder of Prox.Http may read it; it imports none of them but Forwarding's <see cref="TrustedProxies"/>,
+/// so state a capability owns (the response cache) is that capability's own service, told of reloads by
+/// <see cref="Applied"/>.</summary>
+public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func<IActorRef> supervisor)
     : IRunningConfig
 {
     private readonly Lazy<IActorRef> _supervisor = new(supervisor);
@@ -26,8 +27,9 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
 
     public TrustedProxies TrustedProxies => _trusted;
 
-    /// <summary>The process-wide response store of every route with <c>cache</c> on.</summary>
-    public ResponseCache Cache { get; } = new(time ?? TimeProvider.System, config.Cache.MaxMemoryBytes);
+    /// <summary>Raised after <see cref="Apply"/> switched to a reloaded config (on the applier's thread), for services
+    /// that size themselves from it (the response cache's memory limit).</summary>
+    public event Action<ProxConfig>? Applied;
 
     /// <summary>Switches to the config chosen at start-up (the file, or the stored version Prox resumes). What was bound
     /// while the host was built stays the file's (<see cref="StartOnlySettings.ForStart"/>).</summary>
@@ -42,7 +44,7 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
     public void Apply(ProxConfig next)
     {
         _trusted = new TrustedProxies(next.TrustedProxies);
-        Cache.SetMaxBytes(next.Cache.MaxMemoryBytes);
         _config = StartOnlySettings.ForReload(_config, next);
+        Applied?.Invoke(next);
     }
 }
