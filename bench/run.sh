@@ -12,7 +12,7 @@
 #   --warmup S            warm-up under load per .NET process                      [WARMUP=40]
 #   --native-warmup S     warm-up per nginx/HAProxy/direct target                  [NATIVE_WARMUP=5]
 #   --prewarm S           unmeasured wrk run right before each measured run        [PREWARM=2]
-#   --port-base P         use ports P..P+5 (fail if busy) instead of searching     [PORT_BASE]
+#   --port-base P         use ports P..P+7 (fail if busy) instead of searching     [PORT_BASE]
 #   --no-install          never apt-get install; fail if a tool is missing         [NO_INSTALL=1]
 #   --no-build            use existing Release builds of BareYarp/Prox             [NO_BUILD=1]
 #   -h, --help

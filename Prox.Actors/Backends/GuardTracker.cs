@@ -11,7 +11,7 @@ namespace Prox.Actors.Backends;
 /// the trial permits of the current half-open period (<see langword="null"/> otherwise). The permits are an object the
 /// request path decrements; a new object starts a new set of trials, and trials of an older set no longer count.
 /// </summary>
-public sealed record GuardState(PassiveState Passive, BreakerState Breaker, HalfOpenPermits? Trials)
+public readonly record struct GuardState(PassiveState Passive, BreakerState Breaker, HalfOpenPermits? Trials)
 {
     /// <summary>Ejected or behind an open breaker: no traffic, whatever the health checks say.</summary>
     public bool Blocks => Passive.IsEjected || Breaker.Mode == BreakerMode.Open;
@@ -25,8 +25,10 @@ public sealed record GuardState(PassiveState Passive, BreakerState Breaker, Half
 /// <param name="TrialDeadline">How long a half-open trial may go unreported before fresh permits are handed out.</param>
 public readonly record struct GuardSettings(PassiveConfig Passive, BreakerConfig? Breaker, TimeSpan TrialDeadline);
 
-/// <summary>What one input changed: the new state, the events to publish (in order) and the timers to start or cancel.</summary>
-public sealed record GuardStep(GuardState State, ImmutableArray<EventToRaise> Events, ImmutableArray<TimerChange> Timers)
+/// <summary>What one input changed: the new state, the events to publish (in order) and the timers to start or cancel.
+/// State and step are structs because the actor folds every request outcome through the tracker: the common step
+/// (a success, nothing changes) allocates nothing.</summary>
+public readonly record struct GuardStep(GuardState State, ImmutableArray<EventToRaise> Events, ImmutableArray<TimerChange> Timers)
 {
     /// <summary>A step that only (possibly) changes the state: no events, no timers.</summary>
     public static GuardStep Same(GuardState s) => new(s, [], []);

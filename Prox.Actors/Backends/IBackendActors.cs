@@ -6,7 +6,7 @@ using Prox.Actors.Recovery;
 namespace Prox.Actors.Backends;
 
 /// <summary>
-/// The seam between standalone and cluster mode (ARCHITECTURE principle 6): resolves "the actor for backend X" of a
+/// The seam between standalone and cluster mode (docs/architecture.md, "The cluster seam"): resolves "the actor for backend X" of a
 /// route. A RouteActor creates one such actor per backend and treats it the same either way: it sends it the request
 /// outcomes (through <see cref="BackendLive.Mailbox"/>), asks it for <see cref="GetBackendStatus"/>, and hears
 /// <see cref="BackendAvailabilityChanged"/> from it.

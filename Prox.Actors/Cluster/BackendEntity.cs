@@ -10,7 +10,7 @@ using Prox.Actors.Routing;
 namespace Prox.Actors.Cluster;
 
 /// <summary>
-/// Cluster mode: the one owner of a backend, as a Cluster.Sharding entity (ARCHITECTURE principle 6). It runs the
+/// Cluster mode: the one owner of a backend, as a Cluster.Sharding entity (docs/architecture.md, "The cluster seam"). It runs the
 /// backend's <see cref="BackendActor"/> — health checks, breaker, passive ejection, recovery, events — on whichever
 /// node sharding placed it, so exactly one node probes the backend and raises its events. Every node's routes
 /// subscribe (<see cref="BackendLink"/>): the entity sends them each availability change, and they send it their

@@ -5,9 +5,9 @@ using Prox.Actors.Storage;
 namespace Prox.Actors.Events;
 
 /// <summary>
-/// One thing that happened to Prox, in the one vocabulary every consumer shares (ARCHITECTURE
-/// principle 4). Published on the Akka event stream; the event log, logs and (later) webhooks
-/// subscribe. Nobody calls a consumer directly.
+/// One thing that happened to Prox, in the one vocabulary every consumer shares (docs/architecture.md,
+/// "Events"). Published on the Akka event stream; the event log, logs and webhooks subscribe. Nobody calls a
+/// consumer directly.
 /// </summary>
 /// <param name="Id">Unique and ordered by time (hex milliseconds, then random), so <c>since=ID</c> paging
 /// and webhook idempotency keys can use it.</param>

@@ -44,7 +44,7 @@ public class GuardTrackerTests
     {
         var s = Feed(Initial, OutcomeKind.ConnectFailure, 2, Passive).State;
         var step = GuardTracker.OnOutcome(s, Outcome(OutcomeKind.ClientAbort), T0, Passive);
-        Assert.Same(s, step.State);
+        Assert.Equal(s, step.State);
         Assert.Empty(step.Events);
         Assert.Empty(step.Timers.ToArray());
     }
@@ -91,7 +91,7 @@ public class GuardTrackerTests
 
         // an outcome not admitted by this period's permits does not count
         var stray = GuardTracker.OnOutcome(half.State, Outcome(OutcomeKind.Success), T0, WithBreaker);
-        Assert.Same(half.State, stray.State);
+        Assert.Equal(half.State, stray.State); // unchanged, the same permits included
 
         var trial = Outcome(OutcomeKind.Success) with { Trial = half.State.Trials };
         var one = GuardTracker.OnOutcome(half.State, trial, T0, WithBreaker);
