@@ -15,7 +15,8 @@ namespace Prox.Http;
 /// folder; it sees the request's <see cref="ProxyContext"/> and either answers or passes it on.
 /// <list type="number">
 /// <item><see cref="HygieneStage"/> (Hygiene/): CONNECT → 405, both Content-Length and Transfer-Encoding → 400.</item>
-/// <item><see cref="RouteMatchStage"/> (Routing/): no route → 404, route not yet published → 503; records the route.</item>
+/// <item><see cref="RouteMatchStage"/> (Routing/): Prox not ready yet → 503, no route → 404, route not yet published
+/// → 503; records the route.</item>
 /// <item><see cref="LimitsStage"/> (Limits/): a declared body over <c>limits.max-request-body</c> → 413.</item>
 /// <item><see cref="CacheStage"/> (Cache/): GET/HEAD on a route with <c>cache</c> on: answered from the cache, or
 /// forwarded and stored.</item>

@@ -76,7 +76,7 @@ internal static class RunCommands
 
         var log = host.App.Services.GetRequiredService<ILogger<ProxHost>>();
         foreach (var u in host.ProxyUrls) log.LogInformation("Prox {Version} proxy listening on {Url}", AdminEndpoints.Version, u);
-        foreach (var u in host.AdminUrls) log.LogInformation("Admin listening on {Url} (/status, /healthz)", u);
+        foreach (var u in host.AdminUrls) log.LogInformation("Admin listening on {Url} (/status, /healthz, /readyz)", u);
         if (demo)
             log.LogInformation("Demo: try  curl -i {Proxy}  and  curl {Admin}status", host.ProxyUrls[0], host.AdminUrls[0]);
 

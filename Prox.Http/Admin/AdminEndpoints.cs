@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 using Prox.Http.Cache;
 using Prox.Http.Runtime;
@@ -12,7 +13,7 @@ using Prox.Http.Runtime;
 namespace Prox.Http.Admin;
 
 /// <summary>
-/// The admin listener's routing table: <c>/healthz</c>, <c>/status</c> and everything under <c>/admin</c>, each
+/// The admin listener's routing table: <c>/healthz</c>, <c>/readyz</c>, <c>/status</c> and everything under <c>/admin</c>, each
 /// capability mapped by its own class. Every endpoint sits in one group that carries <see cref="AdminGate"/> (token,
 /// role by method, audit of mutating requests), so an endpoint added later cannot forget either. A last-resort
 /// endpoint in the same group answers unknown paths (404) and known paths asked with another method (405 with the
@@ -54,7 +55,9 @@ public static class AdminEndpoints
 
         var root = endpoints.MapGroup("").AddEndpointFilter(new AdminGate(rt, audit)).WithMetadata(AdminGate.Guarded);
         var responses = sp.GetRequiredService<ResponseCache>();
-        new StatusEndpoints(rt, responses, reloader, sp.GetService<IClusterStatus>()).Map(root);
+        // absent outside a host (then nothing drains): /readyz only reports start-up
+        var stopping = sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+        new StatusEndpoints(rt, responses, reloader, sp.GetService<IClusterStatus>(), stopping).Map(root);
         var admin = root.MapGroup("/admin");
         new EventsEndpoints(rt, audit).Map(admin);
         new ChaosEndpoints(rt).Map(admin);

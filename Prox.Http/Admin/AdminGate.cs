@@ -23,7 +23,7 @@ public sealed class AdminGate(ProxRuntime rt, AdminAudit audit) : IEndpointFilte
     /// <summary>The metadata of an endpoint that needs a token for every method.</summary>
     public static readonly AdminGuarded Guarded = new();
 
-    /// <summary>The metadata of an endpoint whose reads are open (<c>/healthz</c>).</summary>
+    /// <summary>The metadata of an endpoint whose reads are open (<c>/healthz</c>, <c>/readyz</c>).</summary>
     public static readonly AdminGuarded OpenForReads = new(OpenForReads: true);
 
     /// <summary>Where the caller's name is left for endpoints that record who did something (config versions).</summary>

@@ -26,7 +26,7 @@ public static class AdminRouting
     /// <summary>The answer for a path no admin endpoint names.</summary>
     public static Task NotFoundAsync(HttpContext ctx) =>
         Problems.WriteAsync(ctx, StatusCodes.Status404NotFound, "Not found",
-            "Unknown admin endpoint. Try /status, /healthz, /admin/events or /admin/audit.");
+            "Unknown admin endpoint. Try /status, /healthz, /readyz, /admin/events or /admin/audit.");
 
     /// <summary>The methods of every endpoint whose pattern names <paramref name="path"/> exactly, first mapped first.</summary>
     public static IReadOnlyList<string> AllowedMethods(IEnumerable<Endpoint> endpoints, string path)

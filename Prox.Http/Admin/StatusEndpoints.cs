@@ -15,9 +15,11 @@ using Prox.Http.Runtime;
 
 namespace Prox.Http.Admin;
 
-/// <summary><c>GET /healthz</c> (liveness, open without a token) and <c>GET /status</c> (routes, backends, cache,
-/// newest events, webhooks, process and, in a cluster, membership).</summary>
-internal sealed class StatusEndpoints(ProxRuntime rt, ResponseCache responses, IConfigReloader reloader, IClusterStatus? cluster)
+/// <summary><c>GET /healthz</c> (liveness) and <c>GET /readyz</c> (readiness), both open without a token, and
+/// <c>GET /status</c> (routes, backends, cache, newest events, webhooks, process and, in a cluster, membership).</summary>
+/// <param name="stopping">Cancelled when a graceful shutdown starts draining (<c>ApplicationStopping</c>).</param>
+internal sealed class StatusEndpoints(ProxRuntime rt, ResponseCache responses, IConfigReloader reloader, IClusterStatus? cluster,
+    CancellationToken stopping)
 {
     /// <summary>How long <c>/status</c> waits for the webhook Notifier: it is left out when the Notifier is restarting
     /// (its journal failed) or, in a cluster, its node is unreachable until the singleton has moved.</summary>
@@ -27,12 +29,28 @@ internal sealed class StatusEndpoints(ProxRuntime rt, ResponseCache responses, I
     public const int StatusEvents = 200;
 
     private static readonly HealthBody Ok = new("ok");
+    private static readonly HealthBody Ready = new("ready");
 
     public void Map(IEndpointRouteBuilder root)
     {
         root.MapMethods("/healthz", AdminEndpoints.Read, ctx => AdminEndpoints.WriteJsonAsync(ctx, Ok))
             .WithMetadata(AdminGate.OpenForReads);
+        root.MapMethods("/readyz", AdminEndpoints.Read, ReadyzAsync).WithMetadata(AdminGate.OpenForReads);
         root.MapMethods("/status", AdminEndpoints.Read, StatusAsync);
+    }
+
+    /// <summary>200 while the proxy serves its routes; 503 before they are all published (the proxy answers 503 then
+    /// too) and from the moment a graceful shutdown starts draining, so a load balancer stops sending new traffic
+    /// while in-flight requests finish.</summary>
+    private Task ReadyzAsync(HttpContext ctx)
+    {
+        if (stopping.IsCancellationRequested)
+            return Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "Not ready",
+                "Prox is shutting down: it drains the requests in flight and takes no new ones.");
+        if (!rt.Store.IsReady)
+            return Problems.WriteAsync(ctx, StatusCodes.Status503ServiceUnavailable, "Not ready",
+                "Prox is starting: its routes are not ready yet.", retryAfterSeconds: 1);
+        return AdminEndpoints.WriteJsonAsync(ctx, Ready);
     }
 
     private async Task StatusAsync(HttpContext ctx)
@@ -88,7 +106,7 @@ internal sealed class StatusEndpoints(ProxRuntime rt, ResponseCache responses, I
         }
     }
 
-    /// <summary>The body of <c>/healthz</c>.</summary>
+    /// <summary>The body of <c>/healthz</c> and of <c>/readyz</c> when ready.</summary>
     private sealed record HealthBody(string Status);
 
     /// <summary>The body of <c>/status</c>; <paramref name="Cluster"/>, <paramref name="ConfigVersion"/> and

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Prox.Actors.Routing;
 using Prox.Http.Errors;
 using Prox.Http.Pipeline;
 using Prox.Http.Runtime;
@@ -8,14 +9,22 @@ namespace Prox.Http.Routing;
 
 /// <summary>
 /// Finds the request's route in the published route table and records it in the <see cref="ProxyContext"/>:
-/// 404 when none matches (an absolute-form request only matches a route by host), 503 while the matched route
-/// has not published its first snapshot.
+/// 503 with <c>Retry-After: 1</c> for every request until Prox is ready (<see cref="ProxSnapshotStore.IsReady"/>:
+/// the config is applied and every route has published its snapshot), so nothing in front of Prox ever sees a 404
+/// for a route that is still starting; then 404 when none matches (an absolute-form request only matches a route by
+/// host), 503 while the matched route (added by a reload) has not published its first snapshot.
 /// </summary>
 public sealed class RouteMatchStage(ProxRuntime rt) : IProxyStage
 {
     public ValueTask InvokeAsync(ProxyContext ctx, ProxyStageDelegate next)
     {
         var http = ctx.Http;
+        if (!rt.Store.IsReady)
+        {
+            return new ValueTask(Problems.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "Starting",
+                "Prox is starting: its routes are not ready yet.", ctx.RequestId, retryAfterSeconds: 1));
+        }
+
         var req = http.Request;
         var found = rt.Store.Table.Match(req.Host.Host, req.Path.Value ?? "/");
         if (found is not { } match || (IsAbsoluteForm(http) && !match.ByHost))

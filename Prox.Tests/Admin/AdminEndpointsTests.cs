@@ -48,6 +48,7 @@ public class AdminEndpointsTests(AdminPlane plane) : IClassFixture<AdminPlane>
 
     [Theory]
     [InlineData("PUT", "/healthz", "GET, HEAD")]
+    [InlineData("PUT", "/readyz", "GET, HEAD")]
     [InlineData("POST", "/status", "GET, HEAD")]
     [InlineData("DELETE", "/admin/config", "GET, HEAD, PUT")]
     [InlineData("POST", "/admin/config/versions/3", "GET, HEAD")]
