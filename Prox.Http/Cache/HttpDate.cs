@@ -24,6 +24,8 @@ public static class HttpDate
         date = default;
         if (string.IsNullOrEmpty(text)) return false;
         var s = text.Trim();
+        // the zone is a literal to the format parser, which matches it case-sensitively (names it already does not)
+        if (s.EndsWith(" gmt", StringComparison.OrdinalIgnoreCase)) s = string.Concat(s.AsSpan(0, s.Length - 3), "GMT");
         for (var i = 0; i < Formats.Length; i++)
         {
             if (!DateTimeOffset.TryParseExact(s, Formats[i], CultureInfo.InvariantCulture,
