@@ -19,7 +19,7 @@ namespace Prox.Http;
 /// → 503; records the route.</item>
 /// <item><see cref="LimitsStage"/> (Limits/): a declared body over <c>limits.max-request-body</c> → 413.</item>
 /// <item><see cref="CacheStage"/> (Cache/): GET/HEAD on a route with <c>cache</c> on: answered from the cache, or
-/// forwarded and stored.</item>
+/// forwarded and stored; a successful unsafe request is passed on, then invalidates what it changed.</item>
 /// <item><see cref="DedupStage"/> (Dedup/): on a route with <c>dedup</c> on, identical requests share one forward.</item>
 /// <item><see cref="ForwardStage"/> (Forwarding/): the <see cref="Forwarder"/> selects, forwards, retries and
 /// reports; a failure is answered with its <see cref="ProxyFailure"/> problem response.</item>

@@ -139,11 +139,24 @@ public static class CachePolicy
     /// <summary>
     /// The response's age when stored: its <c>Age</c> header (set by caches upstream). The apparent age from
     /// <c>Date</c> is left out on purpose (as Varnish does): a backend's clock skew must not expire entries.
+    /// RFC 9111 §5.1: of a list (<c>Age: 7200, 0</c>, or several field lines) the first member counts, so a later
+    /// smaller one cannot make a stale response fresh; a first member that is not delta-seconds makes the field
+    /// ignored; a number too large for the clock is "very large" (§1.2.2).
     /// </summary>
-    public static TimeSpan InitialAge(StringValues ageHeader) =>
-        long.TryParse(ageHeader.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s > 0
-            ? TimeSpan.FromSeconds(Math.Min(s, int.MaxValue))
-            : TimeSpan.Zero;
+    public static TimeSpan InitialAge(StringValues ageHeader)
+    {
+        if (StringValues.IsNullOrEmpty(ageHeader)) return TimeSpan.Zero;
+        var first = (ageHeader[0] ?? "").AsSpan();
+        var comma = first.IndexOf(',');
+        if (comma >= 0) first = first[..comma];
+        first = first.Trim();
+        if (first.IsEmpty) return TimeSpan.Zero;
+        foreach (var c in first)
+            if (!char.IsAsciiDigit(c)) return TimeSpan.Zero;
+        return long.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s <= int.MaxValue
+            ? TimeSpan.FromSeconds(s)
+            : TimeSpan.FromSeconds(int.MaxValue);
+    }
 
     /// <summary>RFC 9111 §4.2.3: the initial age plus the time resident in the cache.</summary>
     public static TimeSpan CurrentAge(TimeSpan initialAge, DateTimeOffset storedAt, DateTimeOffset now) =>
@@ -191,9 +204,6 @@ public static class CachePolicy
     /// <summary>The tag without its weakness indicator: weak comparison (RFC 9110 §8.8.3.2).</summary>
     private static ReadOnlySpan<char> Opaque(string tag) => tag.StartsWith("W/", StringComparison.Ordinal) ? tag.AsSpan(2) : tag;
 
-    /// <summary>An HTTP-date (RFC 9110 §5.6.7); any unparsable value counts as absent.</summary>
-    public static bool TryParseDate(string? text, out DateTimeOffset date) =>
-        DateTimeOffset.TryParseExact(text, "r", CultureInfo.InvariantCulture,
-            DateTimeStyles.AllowWhiteSpaces | DateTimeStyles.AssumeUniversal, out date)
-        || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out date);
+    /// <summary>An HTTP-date (RFC 9110 §5.6.7, <see cref="HttpDate"/>); any other value counts as absent.</summary>
+    public static bool TryParseDate(string? text, out DateTimeOffset date) => HttpDate.TryParse(text, out date);
 }

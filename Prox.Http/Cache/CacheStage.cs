@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 using Prox.Actors.Caching;
 using Prox.Actors.Config;
 using Prox.Http.Dedup;
@@ -14,8 +15,9 @@ namespace Prox.Http.Cache;
 /// <summary>
 /// The response cache (RFC 9111) of routes with <c>cache</c> on, for GET and HEAD: a fresh entry is answered here;
 /// a miss, a revalidation and the background refresh of a stale entry go through the <see cref="Forwarder"/>
-/// (a plain miss on a dedup route through <see cref="Coalescing"/>), and what comes back is stored. Other requests
-/// pass on at the cost of one null check.
+/// (a plain miss on a dedup route through <see cref="Coalescing"/>), and what comes back is stored. A successful
+/// unsafe request invalidates what it changed (<see cref="UnsafeInvalidation"/>). Routes without a cache pass on at
+/// the cost of one null check.
 /// </summary>
 public sealed class CacheStage(ProxRuntime rt, ResponseCache responses, Forwarder forwarder, Coalescing coalescing, ILogger<CacheStage> log) : IProxyStage
 {
@@ -32,10 +34,18 @@ public sealed class CacheStage(ProxRuntime rt, ResponseCache responses, Forwarde
     public ValueTask InvokeAsync(ProxyContext ctx, ProxyStageDelegate next)
     {
         // routes without a cache pay one null check here and nothing else
+        if (ctx.Snapshot.Config.Cache is not { Enabled: true } cache) return next(ctx);
         var method = ctx.Http.Request.Method;
-        if (ctx.Snapshot.Config.Cache is { Enabled: true } cache && (HttpMethods.IsGet(method) || HttpMethods.IsHead(method)))
-            return new ValueTask(CachedAsync(ctx, cache));
-        return next(ctx);
+        if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method)) return new ValueTask(CachedAsync(ctx, cache));
+        if (UnsafeInvalidation.IsSafe(method)) return next(ctx);
+        return new ValueTask(ForwardUnsafeAsync(ctx, cache, next));
+    }
+
+    /// <summary>An unsafe request goes on as any other; once its response is out, what it changed is invalidated.</summary>
+    private async Task ForwardUnsafeAsync(ProxyContext pc, CacheConfig cfg, ProxyStageDelegate next)
+    {
+        await next(pc);
+        UnsafeInvalidation.Apply(responses, pc.Snapshot.Id, cfg, pc.Http.Request, pc.Http.Response);
     }
 
     private async Task CachedAsync(ProxyContext pc, CacheConfig cfg)
@@ -82,6 +92,10 @@ public sealed class CacheStage(ProxRuntime rt, ResponseCache responses, Forwarde
                     break;
             }
         }
+        // RFC 9213: CDN-Cache-Control is this cache's; the client gets the response without it
+        var cdn = new TargetedField(ctx.Response);
+        ctx.Response.OnStarting(TargetedField.Take, cdn);
+
         // an expired entry with a validator is asked for conditionally; the client's own conditionals go as they are
         var validated = entry ?? expired;
         var revalidate = validated is { } old && (old.ETag is not null || old.LastModified is not null)
@@ -132,7 +146,27 @@ public sealed class CacheStage(ProxRuntime rt, ResponseCache responses, Forwarde
         if (result == Forwarded.NotModified)
             await ServeRevalidatedAsync(ctx, snap.Id, cfg, key, validated!, revalidate!, requestId);
         else if (result == Forwarded.Backend && tee.Captured is { } body && !ctx.RequestAborted.IsCancellationRequested)
-            TryStore(snap.Id, cfg, key, req, ctx.Response, body, now);
+            TryStore(snap.Id, cfg, key, req, ctx.Response, body, now, cdn.Value);
+    }
+
+    /// <summary>Takes <c>CDN-Cache-Control</c> off a response as it starts, and keeps it for the store.</summary>
+    private sealed class TargetedField(HttpResponse response)
+    {
+        public StringValues Value;
+
+        public static Task Take(object state)
+        {
+            var f = (TargetedField)state;
+            var headers = f.Response.Headers;
+            if (headers.TryGetValue(StoredResponses.CdnCacheControl, out var v))
+            {
+                f.Value = v;
+                headers.Remove(StoredResponses.CdnCacheControl);
+            }
+            return Task.CompletedTask;
+        }
+
+        private HttpResponse Response { get; } = response;
     }
 
     /// <summary>One counter per request: bypass, stale (served by stale-if-error) or miss. A revalidated entry (304
@@ -140,9 +174,11 @@ public sealed class CacheStage(ProxRuntime rt, ResponseCache responses, Forwarde
     private static void Count(RouteCacheStats stats, bool bypass, Forwarded result) =>
         Interlocked.Increment(ref bypass ? ref stats.BypassCount : ref result == Forwarded.Stale ? ref stats.StaleCount : ref stats.MissCount);
 
-    private void TryStore(string route, CacheConfig cfg, string key, HttpRequest req, HttpResponse resp, byte[] body, DateTimeOffset requestTime)
+    private void TryStore(string route, CacheConfig cfg, string key, HttpRequest req, HttpResponse resp, byte[] body, DateTimeOffset requestTime,
+        StringValues cdnCacheControl = default)
     {
-        if (StoredResponses.Build(route, cfg, key, req, resp.StatusCode, resp.Headers, body, requestTime, responses.Time.GetUtcNow()) is { } entry)
+        if (StoredResponses.Build(route, cfg, key, req, resp.StatusCode, resp.Headers, body, requestTime, responses.Time.GetUtcNow(),
+                cdnCacheControl) is { } entry)
             responses.Set(entry);
     }
 

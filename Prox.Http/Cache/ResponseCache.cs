@@ -166,6 +166,17 @@ public sealed class ResponseCache
         return removed;
     }
 
+    /// <summary>Removes the entry stored under <paramref name="key"/>, if any.</summary>
+    public bool Remove(string key)
+    {
+        lock (_lock)
+        {
+            if (!_map.TryGetValue(key, out var e)) return false;
+            RemoveLocked(e, evicted: false);
+            return true;
+        }
+    }
+
     public bool Remove(CacheEntry entry)
     {
         lock (_lock)

@@ -21,6 +21,10 @@ internal static class StoredResponses
         "Transfer-Encoding", "Upgrade", "Set-Cookie", "Age", "Content-Length", ProxTransformer.XCache, RequestIds.Header,
     };
 
+    /// <summary>RFC 9213 §3: the targeted field this cache obeys ahead of <c>Cache-Control</c>. It is stored (a 304 may
+    /// lack it, and the entry's freshness is recomputed then) but never sent to a client: it is for this cache alone.</summary>
+    public const string CdnCacheControl = "CDN-Cache-Control";
+
     /// <summary>The headers RFC 9110 §15.4.5 keeps on a 304.</summary>
     private static readonly HashSet<string> NotModifiedHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -30,12 +34,16 @@ internal static class StoredResponses
     /// <summary>The primary key plus the route's <c>vary-by</c> values: host, path and query, one field per line.</summary>
     public static string Key(string route, CacheConfig cfg, HttpRequest req)
     {
-        var baseKey = string.Concat(route, "\n", req.Host.Value?.ToLowerInvariant(), "\n", req.Path.Value, req.QueryString.Value);
+        var baseKey = BaseKey(route, req.Host.Value, string.Concat(req.Path.Value, req.QueryString.Value));
         if (cfg.VaryBy.IsDefaultOrEmpty) return baseKey;
         var sb = new System.Text.StringBuilder(baseKey);
         foreach (var name in cfg.VaryBy) sb.Append('\n').Append(req.Headers[name].ToString());
         return sb.ToString();
     }
+
+    /// <summary>The key without the <c>vary-by</c> values: one per target URI of a route.</summary>
+    public static string BaseKey(string route, string? host, string pathAndQuery) =>
+        string.Concat(route, "\n", host?.ToLowerInvariant(), "\n", pathAndQuery);
 
     public static bool VaryMatches(CacheEntry entry, IHeaderDictionary headers)
     {
@@ -44,24 +52,28 @@ internal static class StoredResponses
         return true;
     }
 
-    /// <summary>RFC 9111 §4.3.4: the stored header fields, replaced by those of a 304 (but for the ones never stored
-    /// and the <c>Content-*</c> ones, which describe the body the 304 does not have).</summary>
+    /// <summary>RFC 9111 §4.3.4 and §3.2: the stored header fields, updated (added or replaced) by those of a 304, but
+    /// for the ones never stored (<c>Content-Length</c> among them: it describes the body the 304 does not have).</summary>
     public static HeaderDictionary Freshened(CacheEntry old, HeaderDictionary notModified)
     {
         var merged = new HeaderDictionary(old.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase));
         foreach (var (name, value) in notModified)
-            if (!NotStoredHeaders.Contains(name) && !name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
-                merged[name] = value;
+            if (!NotStoredHeaders.Contains(name)) merged[name] = value;
         return merged;
     }
 
     /// <summary>The entry to store for this response, or null when RFC 9111 (or the size of the entry) says not to.</summary>
     /// <param name="now">When the entry is stored.</param>
+    /// <param name="cdnCacheControl">The response's <c>CDN-Cache-Control</c> when it was taken off
+    /// <paramref name="h"/> before the response went to the client.</param>
     public static CacheEntry? Build(string route, CacheConfig cfg, string key, HttpRequest req, int status, IHeaderDictionary h,
-        byte[] body, DateTimeOffset requestTime, DateTimeOffset now)
+        byte[] body, DateTimeOffset requestTime, DateTimeOffset now, StringValues cdnCacheControl = default)
     {
-        var cc = CacheDirectives.Parse(h.CacheControl);
-        var hasExpires = h.ContainsKey("Expires");
+        if (h.TryGetValue(CdnCacheControl, out var inHeaders)) cdnCacheControl = inHeaders;
+        // RFC 9213 §2.2: a present targeted field replaces Cache-Control and Expires for this cache altogether
+        var targeted = !StringValues.IsNullOrEmpty(cdnCacheControl);
+        var cc = CacheDirectives.Parse(targeted ? cdnCacheControl : h.CacheControl);
+        var hasExpires = !targeted && h.ContainsKey("Expires");
         var hasValidator = !StringValues.IsNullOrEmpty(h.ETag) || !StringValues.IsNullOrEmpty(h.LastModified);
         var why = CachePolicy.Storable(status, cc, hasExpires, req.Headers.ContainsKey("Authorization"),
             h.ContainsKey("Set-Cookie"), h.Vary, hasValidator);
@@ -79,6 +91,7 @@ internal static class StoredResponses
         var headers = new List<KeyValuePair<string, StringValues>>(h.Count);
         foreach (var kv in h)
             if (!NotStoredHeaders.Contains(kv.Key)) headers.Add(kv);
+        if (targeted && StringValues.IsNullOrEmpty(inHeaders)) headers.Add(new(CdnCacheControl, cdnCacheControl));
         var varyNames = new List<string>();
         foreach (var v in h.Vary)
             if (v is not null)
@@ -101,7 +114,8 @@ internal static class StoredResponses
             Lifetime = lifetime,
             StaleWhileRevalidate = swr,
             StaleIfError = sie,
-            MustRevalidate = cc.MustRevalidate || cc.NoCache, // no-cache: never served without a successful revalidation
+            // no-cache: never served without a successful revalidation; s-maxage implies proxy-revalidate (RFC 9111 §5.2.2.10)
+            MustRevalidate = cc.MustRevalidate || cc.NoCache || cc.SMaxAge is not null,
             ETag = StringValues.IsNullOrEmpty(h.ETag) ? null : h.ETag.ToString(),
             LastModified = CachePolicy.TryParseDate(h.LastModified.ToString(), out var lm) ? lm : null,
             VaryNames = [.. varyNames],
@@ -120,7 +134,8 @@ internal static class StoredResponses
         resp.StatusCode = notModified ? StatusCodes.Status304NotModified : entry.Status;
         var headers = resp.Headers;
         foreach (var (name, value) in entry.Headers)
-            if (!notModified || NotModifiedHeaders.Contains(name)) headers[name] = value;
+            if ((!notModified || NotModifiedHeaders.Contains(name)) && !name.Equals(CdnCacheControl, StringComparison.OrdinalIgnoreCase))
+                headers[name] = value;
         headers.Age = ((long)entry.Age(now).TotalSeconds).ToString(CultureInfo.InvariantCulture);
         headers[ProxTransformer.XCache] = label;
         headers[RequestIds.Header] = requestId;
