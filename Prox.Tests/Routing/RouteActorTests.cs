@@ -20,6 +20,7 @@ public class RouteActorTests : TestKit
 
     private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 
+    // panic off: these tests are about ejection itself (RouteActorPanicTests covers the threshold)
     private static RouteConfig Route(params string[] ids) => new(
         "api",
         new RouteMatch("/api", []),
@@ -28,7 +29,7 @@ public class RouteActorTests : TestKit
         ids.Select(id => new BackendConfig(id, new Uri($"http://{id}"), 1, null)).ToImmutableArray(),
         TimeoutsConfig.Default,
         RetryConfig.Default,
-        new PassiveConfig(1, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)),
+        new PassiveConfig(1, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)) { PanicThreshold = 0 },
         true,
         true);
 
