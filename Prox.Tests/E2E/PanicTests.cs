@@ -125,5 +125,4 @@ public class PanicTests
         }
         Assert.Equal("down", (await prox.BackendStatusAsync("r", "dead")).GetProperty("state").GetString());
     }
-
 }
