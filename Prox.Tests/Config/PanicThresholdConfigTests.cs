@@ -1,25 +1,15 @@
 using Prox.Actors.Config;
 using Xunit;
+using static Prox.Tests.Config.ConfigTexts;
 
 namespace Prox.Tests.Config;
 
 /// <summary><c>passive.panic-threshold</c>: bound beside the other passive keys, validated and did-you-meant like them.</summary>
 public sealed class PanicThresholdConfigTests
 {
-    private const string Backend = """backends = [{ url = "http://127.0.0.1:5001" }]""";
+    private static RouteConfig Route(string route) => SingleRoute(WithRoute(route));
 
-    private static string WithRoute(string route) => $"prox {{\n routes {{\n api {{\n{route}\n }}\n}}\n}}\n";
-
-    private static ConfigParseResult Parse(string text) => ProxConfigParser.ParseText(text, _ => null);
-
-    private static RouteConfig Route(string route)
-    {
-        var result = Parse(WithRoute(route));
-        Assert.True(result.IsValid, string.Join(Environment.NewLine, result.Errors));
-        return Assert.Single(result.Config!.Routes);
-    }
-
-    private static List<string> Errors(string route) => [.. Parse(WithRoute(route)).Errors.Select(e => e.ToString())];
+    private static string[] Errors(string route) => ConfigTexts.Errors(WithRoute(route));
 
     [Fact]
     public void Default_IsHalfTheBackends() => Assert.Equal(0.5, Route(Backend).Passive.PanicThreshold);

@@ -12,18 +12,27 @@ namespace Prox.Tests.E2E;
 /// on a connection of its own, and nothing counts towards ejection. Panic is off here, so an ejection would show.</summary>
 public class IdleConnectionTests
 {
-    private const string Strict = "retries { attempts = 0 }\n passive { failures-to-eject = 1, eject-for = 30s, panic-threshold = 0% }";
+    /// <summary>One backend <c>a</c>, no retries, ejected by one failure, no panic: any failure counted would show.</summary>
+    private static Task<ProxUnderTest> StartProxAsync(string origin) => ProxUnderTest.StartAsync($$"""
+        routes.r {
+          backends = [ { id = a, url = "{{origin}}" } ]
+          retries { attempts = 0 }
+          passive { failures-to-eject = 1, eject-for = 30s, panic-threshold = 0% }
+        }
+        """);
+
+    private static async Task AssertNoFailureCountedAsync(ProxUnderTest prox)
+    {
+        var a = await prox.BackendStatusAsync("r", "a");
+        Assert.Equal("up", a.GetProperty("state").GetString());
+        Assert.Equal(0, a.GetProperty("failures").GetInt64());
+    }
 
     [Fact]
     public async Task OriginResetsKeptAliveConnections_No502_NoEjection()
     {
         await using var origin = new ResettingBackend(resetReused: true);
-        await using var prox = await ProxUnderTest.StartAsync($$"""
-            routes.r {
-              backends = [ { id = a, url = "{{origin.Url}}" } ]
-              {{Strict}}
-            }
-            """);
+        await using var prox = await StartProxAsync(origin.Url.ToString());
 
         for (var i = 0; i < 10; i++)
         {
@@ -34,9 +43,7 @@ public class IdleConnectionTests
             Assert.Equal(HttpStatusCode.OK, post.StatusCode);
         }
         Assert.True(origin.Resets > 0, "no kept-alive connection was reused: the test proved nothing");
-        var a = await prox.BackendStatusAsync("r", "a");
-        Assert.Equal("up", a.GetProperty("state").GetString());
-        Assert.Equal(0, a.GetProperty("failures").GetInt64());
+        await AssertNoFailureCountedAsync(prox);
     }
 
     [Fact]
@@ -52,12 +59,7 @@ public class IdleConnectionTests
         await using var app = builder.Build();
         app.Run(ctx => ctx.Response.WriteAsync("ok"));
         await app.StartAsync();
-        await using var prox = await ProxUnderTest.StartAsync($$"""
-            routes.r {
-              backends = [ { id = a, url = "{{app.Urls.First()}}" } ]
-              {{Strict}}
-            }
-            """);
+        await using var prox = await StartProxAsync(app.Urls.First());
 
         for (var i = 0; i < 4; i++)
         {
@@ -66,9 +68,7 @@ public class IdleConnectionTests
             // the gap is the point: the origin closes the pooled connection around the time the next request takes it
             await Task.Delay(TimeSpan.FromMilliseconds(900 + 100 * i));
         }
-        var a = await prox.BackendStatusAsync("r", "a");
-        Assert.Equal("up", a.GetProperty("state").GetString());
-        Assert.Equal(0, a.GetProperty("failures").GetInt64());
+        await AssertNoFailureCountedAsync(prox);
         await app.StopAsync();
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
 using Akka.TestKit;
@@ -22,17 +21,7 @@ public class RouteActorPanicTests : TestKit
 
     private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 
-    private static RouteConfig Route(double threshold, params string[] ids) => new(
-        "api",
-        new RouteMatch("/api", []),
-        false,
-        LoadBalancingPolicy.RoundRobin,
-        ids.Select(id => new BackendConfig(id, new Uri($"http://{id}"), 1, null)).ToImmutableArray(),
-        TimeoutsConfig.Default,
-        RetryConfig.Default,
-        new PassiveConfig(1, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)) { PanicThreshold = threshold },
-        true,
-        true);
+    private static RouteConfig Route(double threshold, params string[] ids) => RouteActorTests.Route(threshold, ids);
 
     private (IActorRef Actor, TestProbe Parent, RouteSlot Slot, TestProbe Events) Start(RouteConfig cfg)
     {
