@@ -68,7 +68,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private HalfOpenPermits? _trials;
     private bool _probing;
-    private (bool Available, HalfOpenPermits? Trials)? _announced;
+    private (bool Available, bool Guarded, HalfOpenPermits? Trials)? _announced;
 
     public BackendActor(BackendMemory memory, PassiveConfig passive, IHealthProber? prober, IRecoveryRunner? runner = null)
     {
@@ -242,10 +242,14 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     {
         var available = Available;
         var trials = available ? _trials : null;
-        if (!force && _announced is { } last && last.Available == available && ReferenceEquals(last.Trials, trials)) return;
-        _announced = (available, trials);
+        // out only by its guard: a route in panic may still send it traffic, so the route must hear the difference
+        var guarded = !available && (_m.Health?.Healthy ?? true);
+        if (!force && _announced is { } last && last.Available == available && last.Guarded == guarded
+            && ReferenceEquals(last.Trials, trials)) return;
+        _announced = (available, guarded, trials);
         _m.LastAvailable = available;
-        Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, available, available ? null : Guard.BlockedUntil) { Trials = trials });
+        Context.Parent.Tell(new BackendAvailabilityChanged(_live.Id, available, available ? null : Guard.BlockedUntil)
+            { Trials = trials, Guarded = guarded });
         if (_recoveryCfg is not null) ApplyRecovery(RecoveryPolicy.OnAvailability(_m.Recovery, available, Now, _recoveryCfg));
     }
 

@@ -44,6 +44,10 @@ public sealed record BackendAvailabilityChanged(string BackendId, bool Available
 {
     /// <summary>Set while the backend's breaker is half-open: only requests that win a permit may go to it.</summary>
     public Breaker.HalfOpenPermits? Trials { get; init; }
+
+    /// <summary>Unavailable only because its guard (passive ejection or an open breaker) blocks it: its active health
+    /// checks, if any, do not report it down. A route in panic balances over such backends too.</summary>
+    public bool Guarded { get; init; }
 }
 
 public sealed record GetBackendStatus

@@ -171,6 +171,7 @@ public sealed class BackendEntity : ReceiveActor, IWithTimers
             _state.EjectedUntil, _changedAt, _fingerprint ?? "")
         {
             Trials = local ? _state.Trials : null,
+            Guarded = _state.Guarded,
             Carry = _carry,
         };
     }

@@ -134,7 +134,7 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
         var newer = _last is null || u.Incarnation != _last.Incarnation || u.Seq > _last.Seq;
         if (!newer) return;
         var changed = _last is null || _last.Available != u.Available || _last.EjectedUntil != u.EjectedUntil
-                      || !ReferenceEquals(_last.Trials, u.Trials);
+                      || _last.Guarded != u.Guarded || !ReferenceEquals(_last.Trials, u.Trials);
         if (_last is not null && _last.Owner != u.Owner)
             _log.Info("Backend {BackendId} of route {RouteId} is now owned by {Owner} (was {Previous})",
                 _m.Live.Id, _m.Live.RouteId, u.Owner, _last.Owner);
@@ -145,7 +145,7 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
         if (u.Carry is not null) _carry = u.Carry;
         if (!changed) return;
         _m.LastAvailable = u.Available;
-        Context.Parent.Tell(new BackendAvailabilityChanged(_m.Live.Id, u.Available, u.EjectedUntil) { Trials = u.Trials });
+        Context.Parent.Tell(new BackendAvailabilityChanged(_m.Live.Id, u.Available, u.EjectedUntil) { Trials = u.Trials, Guarded = u.Guarded });
     }
 
     /// <summary>The owner's status of the backend with this node's in-flight count; what the link last heard when the

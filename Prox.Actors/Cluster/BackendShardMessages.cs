@@ -72,4 +72,7 @@ public sealed record BackendStateUpdate(
     /// <summary>The breaker's trial permits; only on the owner's node (never serialized).</summary>
     [JsonIgnore]
     public HalfOpenPermits? Trials { get; init; }
+
+    /// <summary>Unavailable only by its guard, not its health checks (a route in panic still uses it).</summary>
+    public bool Guarded { get; init; }
 }

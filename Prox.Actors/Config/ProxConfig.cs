@@ -190,4 +190,11 @@ public sealed record RetryConfig(
 public sealed record PassiveConfig(int FailuresToEject, TimeSpan EjectFor, TimeSpan MaxEjectFor)
 {
     public static readonly PassiveConfig Default = new(5, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5));
+
+    /// <summary>
+    /// The route's panic threshold (0..1; 0 = off): when passive ejections or open breakers would leave fewer than this
+    /// share of the route's backends eligible, the route balances over every backend its active health checks do not
+    /// report down. A guard meant to spare a failing backend must not take the whole route down with it.
+    /// </summary>
+    public double PanicThreshold { get; init; } = 0.5;
 }

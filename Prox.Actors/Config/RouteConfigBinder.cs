@@ -20,7 +20,7 @@ internal static class RouteConfigBinder
     private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
     private static readonly string[] TimeoutKeys = ["connect", "request"];
     private static readonly string[] RetryKeys = ["attempts", "backoff", "max-backoff", "on", "non-idempotent"];
-    private static readonly string[] PassiveKeys = ["failures-to-eject", "eject-for", "max-eject-for"];
+    private static readonly string[] PassiveKeys = ["failures-to-eject", "eject-for", "max-eject-for", "panic-threshold"];
 
     private static readonly (string Name, LoadBalancingPolicy Policy)[] Policies =
     [
@@ -104,7 +104,8 @@ internal static class RouteConfigBinder
             ? BreakerConfigBinder.Bind(r, breakerNode, ConfigPath.Child(path, "breaker"), BreakerConfig.Default)
             : null;
         // both react to the same request failures: two rules fighting over one backend would be impossible to reason about
-        if (breaker is not null && route.Get("passive") is not null)
+        // the panic threshold is the route's, not an ejection rule: it guards breaker routes too
+        if (breaker is not null && route.Get("passive") is { } p && (p is not ConfigNode.Map m || m.Fields.Any(f => f.Key != "panic-threshold")))
             r.Error(ConfigPath.Child(path, "passive"), "not used when the route has a breaker (the breaker replaces passive ejection); remove one of them");
         // the route's block is a default: it may leave the action to each backend's own block
         var recovery = route.Get("recovery") is { } recoveryNode
@@ -254,6 +255,7 @@ internal static class RouteConfigBinder
         if (maxEjectFor < ejectFor)
             r.Error(ConfigPath.Child(path, passive.Get("max-eject-for") is null ? "eject-for" : "max-eject-for"),
                 $"max-eject-for ({maxEjectFor}) must not be less than eject-for ({ejectFor})");
-        return new PassiveConfig(failures, ejectFor, maxEjectFor);
+        var panic = r.Fraction(passive, path, "panic-threshold", defaults.PanicThreshold, 0m, 1m, "a percentage from 0% (off) to 100%");
+        return new PassiveConfig(failures, ejectFor, maxEjectFor) { PanicThreshold = panic };
     }
 }

@@ -57,6 +57,11 @@ public static class ProxEventKinds
     public const string BreakerClosed = "breaker-closed";
     /// <summary>A reloaded config was valid and is now running; detail says what changed.</summary>
     public const string ConfigApplied = "config-applied";
+    /// <summary>Passive ejections or open breakers left fewer than the route's panic threshold of its backends eligible:
+    /// the route balances over every backend its active health checks do not report down.</summary>
+    public const string RoutePanic = "route-panic";
+    /// <summary>Enough of the route's backends are eligible again: ejections and open breakers apply once more.</summary>
+    public const string RoutePanicOver = "route-panic-over";
     /// <summary>A reloaded config was invalid; the last good config keeps running. Detail lists the errors.</summary>
     public const string ConfigRejected = "config-rejected";
     /// <summary>An actor crashed and its supervisor restarted it.</summary>
@@ -70,7 +75,7 @@ public static class ProxEventKinds
 
     public static readonly IReadOnlyList<string> All =
     [
-        BackendDown, BackendUp, BackendUnstable, BackendEjected, BackendReturned, PoolDown, PoolUp,
+        BackendDown, BackendUp, BackendUnstable, BackendEjected, BackendReturned, PoolDown, PoolUp, RoutePanic, RoutePanicOver,
         BreakerOpened, BreakerHalfOpen, BreakerClosed, ActorRestarted,
         RecoveryAttempted, RecoverySucceeded, RecoveryFailed, ConfigApplied, ConfigRejected,
     ];

@@ -41,6 +41,10 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
     private readonly List<Member> _members = new();
     private long _version;
 
+    // what the last snapshot holds: the backends requests may use, and whether the panic threshold put them there
+    private int _eligible;
+    private bool _panic;
+
     // dedup: the leader in flight per key (principle 2: the actor decides who leads)
     private readonly Dictionary<string, Coalescer> _inFlight = new(StringComparer.Ordinal);
 
@@ -189,8 +193,10 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
     /// <summary>Same backend for a reload: everything but the weight and drain flag, which change in place.</summary>
     private static bool SameBackend(BackendConfig a, BackendConfig b) => ConfigComparer.Same(a with { Weight = b.Weight, Drain = b.Drain }, b);
 
-    /// <summary>Route settings baked into each backend's actor (passive ejection) are unchanged.</summary>
-    private static bool SameBackendSettings(RouteConfig a, RouteConfig b) => ConfigComparer.Same(a.Passive, b.Passive);
+    /// <summary>Route settings baked into each backend's actor (passive ejection) are unchanged. The panic threshold
+    /// is the route's own decision, applied at the next publish: changing it keeps the backends' state.</summary>
+    private static bool SameBackendSettings(RouteConfig a, RouteConfig b) =>
+        ConfigComparer.Same(a.Passive with { PanicThreshold = 0 }, b.Passive with { PanicThreshold = 0 });
 
     private void OnDrainRoute(DrainRoute msg)
     {
@@ -230,23 +236,24 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
     {
         // by sender (the backend's supervisor), not id: a replaced backend may still be draining under the same id
         var m = _members.Find(x => x.Entry.Actor.Equals(Sender));
-        if (m is null || (m.Available == msg.Available && m.EjectedUntil == msg.EjectedUntil && ReferenceEquals(m.Entry.Trials, msg.Trials)))
+        if (m is null || (m.Available == msg.Available && m.Guarded == msg.Guarded && m.EjectedUntil == msg.EjectedUntil
+                          && ReferenceEquals(m.Entry.Trials, msg.Trials)))
             return;
-        var before = _members.Count(x => x.Eligible);
+        var before = _eligible;
         m.Available = msg.Available;
+        m.Guarded = msg.Guarded;
         m.EjectedUntil = msg.EjectedUntil;
         if (!ReferenceEquals(m.Entry.Trials, msg.Trials))
             m.Entry = m.Entry with { Trials = msg.Trials };
         Publish();
-        var eligible = _members.Count(x => x.Eligible);
-        if (eligible == 0 && before > 0)
+        if (_eligible == 0 && before > 0)
         {
             _log.Warning("Route {RouteId} has no available backend", _cfg.Id);
             Raise(ProxEventKinds.PoolDown, $"no eligible backend among {_members.Count}; requests get 503");
         }
-        else if (eligible > 0 && before == 0)
+        else if (_eligible > 0 && before == 0)
         {
-            Raise(ProxEventKinds.PoolUp, $"{eligible} of {_members.Count} backends eligible again");
+            Raise(ProxEventKinds.PoolUp, $"{_eligible} of {_members.Count} backends eligible again");
         }
     }
 
@@ -262,13 +269,32 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
 
     private void Publish()
     {
-        var eligible = _members.Where(m => m.Eligible).Select(m => m.Entry).ToImmutableArray();
+        var serving = _members.Count(m => !m.Drain);
+        var nominal = _members.Count(m => m.Eligible);
+        var guarded = _members.Count(m => !m.Drain && !m.Available && m.Guarded);
+        var panic = PanicThreshold.Applies(serving, nominal, guarded, _cfg.Passive.PanicThreshold);
+        var eligible = _members.Where(m => m.Eligible || (panic && !m.Drain && m.Guarded)).Select(m => m.Entry).ToImmutableArray();
         var nextReturn = _members.Where(m => !m.Available && m.EjectedUntil is not null)
             .Select(m => m.EjectedUntil).Min();
         var snapshot = new RouteSnapshot(_cfg, Self, eligible,
             BackendSelectors.Create(_cfg.LoadBalancing, eligible), nextReturn, ++_version);
         _slot.Publish(snapshot);
+        _eligible = eligible.Length;
         Context.Parent.Tell(new RouteSnapshotPublished(_cfg.Id, _version));
+        if (panic == _panic) return;
+        _panic = panic;
+        if (panic)
+        {
+            _log.Warning("Route {RouteId} in panic: {Eligible} of {Backends} backends eligible, below {Threshold:P0}; balancing over all {Serving} not reported down",
+                _cfg.Id, nominal, serving, _cfg.Passive.PanicThreshold, eligible.Length);
+            Raise(ProxEventKinds.RoutePanic, $"{nominal} of {serving} backends eligible, below the panic threshold of " +
+                $"{_cfg.Passive.PanicThreshold:P0}; balancing over the {eligible.Length} not reported down, ejected or not");
+        }
+        else
+        {
+            _log.Info("Route {RouteId} out of panic: {Eligible} of {Backends} backends eligible", _cfg.Id, nominal, serving);
+            Raise(ProxEventKinds.RoutePanicOver, $"{nominal} of {serving} backends eligible; ejections and open breakers apply again");
+        }
     }
 
     private void OnCrash(Supervision.CrashActor msg)
@@ -290,7 +316,8 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
 
     private void ReplyStatus()
     {
-        var eligible = _members.Count(m => m.Eligible);
+        var eligible = _eligible;
+        var panic = _panic;
         var version = _version;
         var cfg = _cfg;
         var c = _slot.Dedup;
@@ -304,7 +331,7 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
                 // the weight in force is the route's (a reload changes it in place), not the one the actor started with
                 [.. backends.Select((b, i) => members[i].Drain
                     ? b with { Weight = members[i].Entry.Weight, State = "draining", Healthy = false }
-                    : b with { Weight = members[i].Entry.Weight })]) { Dedup = dedup },
+                    : b with { Weight = members[i].Entry.Weight })]) { Dedup = dedup, Panic = panic },
             // a backend actor waiting out its restart backoff cannot answer: say so rather than fail the whole status
             i => Restarting(members[i].Entry, members[i].Available));
     }
@@ -334,6 +361,9 @@ public sealed class RouteActor : ReceiveActor, IWithTimers
         public bool Drain { get; set; }
 
         public bool Eligible => Available && !Drain;
+
+        /// <summary>Unavailable only because of its guard (ejected, breaker open): a route in panic still uses it.</summary>
+        public bool Guarded { get; set; }
         public DateTimeOffset? EjectedUntil { get; set; }
     }
 }

@@ -45,6 +45,11 @@ public sealed record RouteStatus(
 {
     /// <summary>Request coalescing counters; null when the route has dedup off.</summary>
     public DedupStatus? Dedup { get; init; }
+
+    /// <summary>Passive ejections or open breakers left fewer than the route's panic threshold of its backends eligible:
+    /// the route balances over every backend its active health checks do not report down
+    /// (<see cref="PanicThreshold"/>).</summary>
+    public bool Panic { get; init; }
 }
 
 // ---- request coalescing (dedup routes only) ----

@@ -86,7 +86,7 @@ internal sealed class StatusEndpoints(ProxRuntime rt, ResponseCache responses, I
             cluster?.Snapshot(),
             // cluster mode only: the config version this node runs, the same on every node once a change has propagated
             cluster is null ? null : reloader.AppliedVersion,
-            status.Routes.Select(r => new RouteView(r.Name, r.Policy, new RouteMatch(r.PathPrefix, r.Hosts), r.Eligible,
+            status.Routes.Select(r => new RouteView(r.Name, r.Policy, new RouteMatch(r.PathPrefix, r.Hosts), r.Eligible, r.Panic,
                 r.SnapshotVersion, r.Backends, r.Dedup, CacheAdmin.RouteStatus(rt, responses, r.Name))),
             CacheAdmin.Status(responses),
             events.Events,
@@ -118,7 +118,7 @@ internal sealed class StatusEndpoints(ProxRuntime rt, ResponseCache responses, I
     private sealed record ProcessStatus(long RssBytes, long GcHeapBytes, long GcCommittedBytes, int[] GcCollections,
         bool GcServer, int Threads);
 
-    private sealed record RouteView(string Name, string Policy, RouteMatch Match, int Eligible, long SnapshotVersion,
+    private sealed record RouteView(string Name, string Policy, RouteMatch Match, int Eligible, bool Panic, long SnapshotVersion,
         ImmutableArray<BackendStatus> Backends, DedupStatus? Dedup, CacheAdmin.RouteCacheStatus? Cache);
 
     private sealed record RouteMatch(string PathPrefix, ImmutableArray<string> Hosts);

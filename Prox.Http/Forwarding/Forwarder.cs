@@ -70,20 +70,21 @@ public sealed class Forwarder
                 : HoldBackWith(holdBackAlways, retries.OnStatuses, moreLeft));
 
             var t0 = Stopwatch.GetTimestamp();
-            backend.Live.Enter();
-            ForwarderError error;
-            try
+            var requestConfig = RequestConfig(perAttempt, route.Timeouts.Request, backend.Live.Config.Timeout);
+            var error = await SendAsync(ctx, backend, client, requestConfig, transformer);
+            var (kind, failure) = Classify(ctx, error, transformer);
+            if (kind == OutcomeKind.ConnectFailure && StaleConnection.Is(ctx, error))
             {
-                error = await _forwarder.SendAsync(ctx, backend.Live.DestinationPrefix, client,
-                    RequestConfig(perAttempt, route.Timeouts.Request, backend.Live.Config.Timeout), transformer);
-            }
-            finally
-            {
-                backend.Live.Exit();
+                // the backend closed a pooled connection while it sat idle (its keep-alive timeout ran out as the
+                // request went out): nothing the backend did wrong. Once more on a connection of its own, if the
+                // request can go again; only that answer says something about the backend.
+                if (!StaleConnection.CanResend(ctx)) return new ProxyFailure(failure);
+                ctx.Response.Clear();
+                transformer.BeginAttempt(backend, transformer.HoldBackStatuses);
+                error = await SendAsync(ctx, backend, _clients.Fresh(route.Timeouts.Connect), requestConfig, transformer);
+                (kind, failure) = Classify(ctx, error, transformer);
             }
             var elapsed = Stopwatch.GetElapsedTime(t0);
-
-            var (kind, failure) = Classify(ctx, error, transformer);
             backend.Live.Mailbox.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed) { Trial = trial }, ActorRefs.NoSender);
 
             if (failure == ProxyFailureKind.None) return default; // the response went to the client
@@ -115,6 +116,20 @@ public sealed class Forwarder
                     return new ProxyFailure(ProxyFailureKind.Client); // client gone
                 }
             }
+        }
+    }
+
+    private async ValueTask<ForwarderError> SendAsync(HttpContext ctx, BackendEntry backend, HttpMessageInvoker client,
+        ForwarderRequestConfig config, ProxTransformer transformer)
+    {
+        backend.Live.Enter();
+        try
+        {
+            return await _forwarder.SendAsync(ctx, backend.Live.DestinationPrefix, client, config, transformer);
+        }
+        finally
+        {
+            backend.Live.Exit();
         }
     }
 
@@ -193,9 +208,7 @@ public sealed class Forwarder
     private static bool CanRetry(HttpRequest req, RetryConfig retries)
     {
         if (retries.Attempts <= 0) return false;
-        // a body is streamed, not buffered: once sent it cannot be sent again
-        var hasBody = req.ContentLength > 0 || req.Headers.ContainsKey("Transfer-Encoding");
-        if (hasBody) return false;
+        if (StaleConnection.HasBody(req)) return false;
         return retries.NonIdempotent || IsIdempotent(req.Method);
     }
 

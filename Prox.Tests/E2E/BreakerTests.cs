@@ -80,6 +80,7 @@ public class BreakerTests
               backends = [ { id = a, url = "{{a.Url}}" } ]
               retries { attempts = 0 }
               breaker { consecutive-failures = 2, open-for = 30s, max-open = 30s }
+              passive { panic-threshold = 0% }
             }
             """);
 

@@ -238,7 +238,9 @@ public class DedupTests
         gate.SetResult();
         var results = await Task.WhenAll(requests);
 
-        Assert.Equal(1, b.Hits);
+        // one leader: its attempt, and the one resend on a fresh connection that a connection broken before any
+        // response gets (it looks exactly like a pooled connection the backend closed while idle)
+        Assert.Equal(2, b.Hits);
         Assert.All(results, r => Assert.Equal(HttpStatusCode.BadGateway, r.Status));
         Assert.Equal(1, results.Count(r => r.Coalesced == "leader"));
         Assert.Equal(9, results.Count(r => r.Coalesced == "follower"));

@@ -14,7 +14,7 @@ public class EventsEndpointTests
         using var dead = new DeadPort();
         var url = dead.Url;
         await using var prox = await ProxUnderTest.StartAsync($$"""
-            routes.r { backends = [ { id = a, url = "{{url}}" } ], passive { failures-to-eject = 1, eject-for = 30s } }
+            routes.r { backends = [ { id = a, url = "{{url}}" } ], passive { failures-to-eject = 1, eject-for = 30s, panic-threshold = 0% } }
             """);
 
         (await prox.Client.GetAsync("/")).Dispose();

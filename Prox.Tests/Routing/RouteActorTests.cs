@@ -20,7 +20,11 @@ public class RouteActorTests : TestKit
 
     private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 
-    private static RouteConfig Route(params string[] ids) => new(
+    // panic off: these tests are about ejection itself (RouteActorPanicTests covers the threshold)
+    private static RouteConfig Route(params string[] ids) => Route(0, ids);
+
+    /// <summary>Route <c>api</c> over <paramref name="ids"/>: round-robin, one failure ejects for 5 s.</summary>
+    internal static RouteConfig Route(double panicThreshold, params string[] ids) => new(
         "api",
         new RouteMatch("/api", []),
         false,
@@ -28,7 +32,7 @@ public class RouteActorTests : TestKit
         ids.Select(id => new BackendConfig(id, new Uri($"http://{id}"), 1, null)).ToImmutableArray(),
         TimeoutsConfig.Default,
         RetryConfig.Default,
-        new PassiveConfig(1, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)),
+        new PassiveConfig(1, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)) { PanicThreshold = panicThreshold },
         true,
         true);
 
