@@ -20,6 +20,7 @@ public static class PipelineServices
         services.AddSingleton<Coalescing>();
         services.AddSingleton<HygieneStage>();
         services.AddSingleton<RouteMatchStage>();
+        services.AddSingleton<TraceStage>();
         services.AddSingleton<LimitsStage>();
         services.AddSingleton<CacheStage>();
         services.AddSingleton<DedupStage>();

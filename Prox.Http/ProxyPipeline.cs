@@ -14,9 +14,12 @@ namespace Prox.Http;
 /// The proxy's request path, as a list of stages run in this order. Each stage is one class in its capability
 /// folder; it sees the request's <see cref="ProxyContext"/> and either answers or passes it on.
 /// <list type="number">
-/// <item><see cref="HygieneStage"/> (Hygiene/): CONNECT → 405, both Content-Length and Transfer-Encoding → 400.</item>
+/// <item><see cref="HygieneStage"/> (Hygiene/): CONNECT → 405, both Content-Length and Transfer-Encoding → 400, a
+/// header name that is not a token → 400.</item>
 /// <item><see cref="RouteMatchStage"/> (Routing/): Prox not ready yet → 503, no route → 404, route not yet published
 /// → 503; records the route.</item>
+/// <item><see cref="TraceStage"/> (Hygiene/): TRACK, and TRACE unless the route has <c>allow-trace</c> → 405;
+/// TRACE (allowed) and OPTIONS with <c>Max-Forwards: 0</c> answered, other Max-Forwards values decremented.</item>
 /// <item><see cref="LimitsStage"/> (Limits/): a declared body over <c>limits.max-request-body</c> → 413.</item>
 /// <item><see cref="CacheStage"/> (Cache/): GET/HEAD on a route with <c>cache</c> on: answered from the cache, or
 /// forwarded and stored; a successful unsafe request is passed on, then invalidates what it changed.</item>
@@ -41,11 +44,11 @@ public sealed class ProxyPipeline
     private readonly ProxRuntime _rt;
     private readonly ProxyStageDelegate _first;
 
-    public ProxyPipeline(ProxRuntime rt, HygieneStage hygiene, RouteMatchStage routeMatch, LimitsStage limits,
+    public ProxyPipeline(ProxRuntime rt, HygieneStage hygiene, RouteMatchStage routeMatch, TraceStage trace, LimitsStage limits,
         CacheStage cache, DedupStage dedup, ForwardStage forward)
     {
         _rt = rt;
-        Stages = [hygiene, routeMatch, limits, cache, dedup, forward];
+        Stages = [hygiene, routeMatch, trace, limits, cache, dedup, forward];
         _first = Link(Stages);
     }
 

@@ -111,6 +111,10 @@ public sealed record RouteConfig(
 
     /// <summary>The route's response cache; null = none. Changing it on reload applies in place (the snapshot carries it).</summary>
     public CacheConfig? Cache { get; init; }
+
+    /// <summary>TRACE is forwarded (<c>allow-trace = true</c>); otherwise it is answered 405, since a backend that
+    /// echoes it reflects cookies and credentials back to a script (cross-site tracing).</summary>
+    public bool AllowTrace { get; init; }
 }
 
 /// <param name="PathPrefix">Matched on whole path segments: <c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>. Starts with <c>/</c>; the parser drops trailing slashes (except for <c>/</c> itself).</param>

@@ -16,7 +16,7 @@ namespace Prox.Actors.Config;
 internal static class RouteConfigBinder
 {
     private static readonly string[] RouteKeys =
-        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "health", "breaker", "recovery", "dedup", "cache"];
+        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "allow-trace", "health", "breaker", "recovery", "dedup", "cache"];
     private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
     private static readonly string[] TimeoutKeys = ["connect", "request"];
     private static readonly string[] RetryKeys = ["attempts", "backoff", "max-backoff", "on", "non-idempotent"];
@@ -129,6 +129,7 @@ internal static class RouteConfigBinder
             Recovery = recovery,
             Cache = route.Get("cache") is { } cacheNode ? CacheConfigBinder.BindRoute(r, cacheNode, ConfigPath.Child(path, "cache")) : null,
             Dedup = route.Get("dedup") is { } dedupNode ? DedupConfigBinder.Bind(r, dedupNode, ConfigPath.Child(path, "dedup")) : null,
+            AllowTrace = r.Bool(route, path, "allow-trace", false),
         };
     }
 

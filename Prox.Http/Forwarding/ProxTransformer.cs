@@ -125,8 +125,14 @@ internal sealed class ProxTransformer : HttpTransformer
 
         await base.TransformResponseAsync(ctx, proxyResponse, cancellationToken);
         var headers = ctx.Response.Headers;
-        foreach (var name in proxyResponse.Headers.Connection)
-            if (!IsFraming(name)) headers.Remove(name);
+        // the unparsed values: no HttpHeaderValueCollection, and a bare keep-alive/close costs nothing
+        if (proxyResponse.Headers.NonValidated.TryGetValues("Connection", out var connection))
+            foreach (var value in connection)
+                foreach (var range in value.AsSpan().Split(','))
+                {
+                    var token = value.AsSpan()[range].Trim();
+                    if (IsNominatable(token)) headers.Remove(token.ToString());
+                }
         headers[RequestIds.Header] = _requestId;
         if (_route.Config.BackendHeader && Backend is not null)
             headers[XBackendUsed] = Backend.Id;
@@ -143,8 +149,10 @@ internal sealed class ProxTransformer : HttpTransformer
             if (value is null) continue;
             foreach (var range in value.AsSpan().Split(','))
             {
-                var name = value.AsSpan()[range].Trim().ToString();
-                if (name.Length == 0 || IsFraming(name)) continue;
+                var token = value.AsSpan()[range].Trim();
+                if (!IsNominatable(token)) continue;
+                // only a name that was really nominated allocates (rare: the common value is a bare keep-alive)
+                var name = token.ToString();
                 // NonValidated.Contains never throws; Remove would for a name that belongs to the other collection
                 if (headers.NonValidated.Contains(name)) headers.Remove(name);
                 if (contentHeaders is not null && contentHeaders.NonValidated.Contains(name)) contentHeaders.Remove(name);
@@ -152,11 +160,17 @@ internal sealed class ProxTransformer : HttpTransformer
         }
     }
 
-    /// <summary>Message framing and Host are never dropped on a peer's say-so: that is how requests get smuggled.</summary>
-    private static bool IsFraming(string name) =>
-        name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Host", StringComparison.OrdinalIgnoreCase);
+    /// <summary>A Connection token that names a header to drop. Not the connection options (<c>keep-alive</c>,
+    /// <c>close</c>: no header of that name; <c>upgrade</c>: YARP handles the Upgrade header itself), and never message
+    /// framing or Host on a peer's say-so: that is how requests get smuggled.</summary>
+    private static bool IsNominatable(ReadOnlySpan<char> token) =>
+        token.Length > 0
+        && !token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
+        && !token.Equals("close", StringComparison.OrdinalIgnoreCase)
+        && !token.Equals("upgrade", StringComparison.OrdinalIgnoreCase)
+        && !token.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
+        && !token.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
+        && !token.Equals("Host", StringComparison.OrdinalIgnoreCase);
 
     private static string Chain(StringValues existing, string value) =>
         StringValues.IsNullOrEmpty(existing) ? value : string.Join(", ", existing.ToArray()) + ", " + value;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Prox.Http.Errors;
 using Prox.Http.Pipeline;
@@ -5,9 +6,16 @@ using Prox.Http.Pipeline;
 namespace Prox.Http.Hygiene;
 
 /// <summary>Refuses what a reverse proxy must never pass on, before anything else looks at the request:
-/// CONNECT (405) and ambiguous message framing (400).</summary>
+/// CONNECT (405), ambiguous message framing (400) and header names that are not tokens (400).</summary>
 public sealed class HygieneStage : IProxyStage
 {
+    /// <summary>The methods Prox forwards, for the <c>Allow</c> header of its own 405 and OPTIONS answers.</summary>
+    internal const string Allow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
+    /// <summary>RFC 9110 §5.6.2 tchar: what a field name (a token, §5.1) may be made of.</summary>
+    private static readonly SearchValues<char> TokenChars =
+        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
     public ValueTask InvokeAsync(ProxyContext ctx, ProxyStageDelegate next)
     {
         var req = ctx.Http.Request;
@@ -15,7 +23,7 @@ public sealed class HygieneStage : IProxyStage
         {
             return new ValueTask(Problems.WriteAsync(ctx.Http, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
                 "Prox is a reverse proxy and does not tunnel CONNECT requests.", ctx.RequestId,
-                headers: ("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")));
+                headers: ("Allow", Allow)));
         }
 
         // RFC 9112 §6.3: both framings at once is how requests get smuggled; never pass it on.
@@ -26,6 +34,16 @@ public sealed class HygieneStage : IProxyStage
             // the rest of this connection cannot be trusted
             return new ValueTask(Problems.WriteAsync(ctx.Http, StatusCodes.Status400BadRequest, "Ambiguous message framing",
                 "The request has both Content-Length and Transfer-Encoding.", ctx.RequestId, headers: ("Connection", "close")));
+        }
+
+        // Kestrel accepts any visible ASCII in a name and the forwarder would silently drop it: refuse it instead
+        foreach (var header in req.Headers)
+        {
+            if (header.Key.AsSpan().ContainsAnyExcept(TokenChars))
+            {
+                return new ValueTask(Problems.WriteAsync(ctx.Http, StatusCodes.Status400BadRequest, "Invalid header name",
+                    "A header name may only contain token characters (RFC 9110 §5.1).", ctx.RequestId));
+            }
         }
 
         return next(ctx);

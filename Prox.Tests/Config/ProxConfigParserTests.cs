@@ -73,6 +73,7 @@ public sealed class ProxConfigParserTests
                   passive { failures-to-eject = 3, eject-for = 5s, max-eject-for = 2m }
                   backend-header = true
                   preserve-host = false
+                  allow-trace = true
                 }
               }
             }
@@ -113,6 +114,7 @@ public sealed class ProxConfigParserTests
         Assert.Equal(new PassiveConfig(3, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(2)), route.Passive);
         Assert.True(route.BackendHeader);
         Assert.False(route.PreserveHost);
+        Assert.True(route.AllowTrace);
     }
 
     [Fact]
@@ -141,6 +143,7 @@ public sealed class ProxConfigParserTests
         Assert.Equal(PassiveConfig.Default, route.Passive);
         Assert.False(route.BackendHeader);
         Assert.True(route.PreserveHost);
+        Assert.False(route.AllowTrace);
     }
 
     [Fact]
@@ -386,6 +389,7 @@ public sealed class ProxConfigParserTests
         { WithRoute(Backend, "lisen = \"127.0.0.1:1\""), "prox.lisen", "unknown key (did you mean 'listen'?)" },
         { WithRoute($"{Backend}\nload-balancng = random"), "prox.routes.api.load-balancng", "unknown key (did you mean 'load-balancing'?)" },
         { WithRoute($"{Backend}\nfrobnicate = 1"), "prox.routes.api.frobnicate", "unknown key" },
+        { WithRoute($"{Backend}\nallow-trac = true"), "prox.routes.api.allow-trac", "unknown key (did you mean 'allow-trace'?)" },
         { WithRoute("backends = [{ url = \"http://a\", wieght = 2 }]"), "prox.routes.api.backends[0].wieght", "unknown key (did you mean 'weight'?)" },
         { WithRoute($"{Backend}\nretries {{ atempts = 1 }}"), "prox.routes.api.retries.atempts", "unknown key (did you mean 'attempts'?)" },
         { WithRoute($"{Backend}\nmatch {{ host = [\"a.com\"] }}"), "prox.routes.api.match.host", "unknown key (did you mean 'hosts'?)" },
@@ -396,6 +400,7 @@ public sealed class ProxConfigParserTests
         // wrong types
         { WithRoute($"{Backend}\nstrip-prefix = maybe"), "prox.routes.api.strip-prefix", "expected true or false, got 'maybe'" },
         { WithRoute($"{Backend}\nbackend-header = [true]"), "prox.routes.api.backend-header", "expected true or false, got a list" },
+        { WithRoute($"{Backend}\nallow-trace = sometimes"), "prox.routes.api.allow-trace", "expected true or false, got 'sometimes'" },
         { WithRoute($"{Backend}\ntimeouts = 5s"), "prox.routes.api.timeouts", "expected an object { … }, got '5s'" },
         { WithRoute("backends = \"http://127.0.0.1:1\""), "prox.routes.api.backends", "expected a list of backends, got 'http://127.0.0.1:1'" },
         { WithRoute($"{Backend}\nmatch {{ hosts = {{ a = 1 }} }}"), "prox.routes.api.match.hosts", "expected a host name or a list of them, got an object" },
