@@ -71,18 +71,30 @@ public sealed class Forwarder
 
             var t0 = Stopwatch.GetTimestamp();
             var requestConfig = RequestConfig(perAttempt, route.Timeouts.Request, backend.Live.Config.Timeout);
-            var error = await SendAsync(ctx, backend, client, requestConfig, transformer);
-            var (kind, failure) = Classify(ctx, error, transformer);
-            if (kind == OutcomeKind.ConnectFailure && StaleConnection.Is(ctx, error))
+            ForwarderError error;
+            OutcomeKind kind;
+            ProxyFailureKind failure;
+            for (var sendClient = client; ; )
             {
+                // inline, not a helper method: one more async frame per attempt would allocate on every request
+                backend.Live.Enter();
+                try
+                {
+                    error = await _forwarder.SendAsync(ctx, backend.Live.DestinationPrefix, sendClient, requestConfig, transformer);
+                }
+                finally
+                {
+                    backend.Live.Exit();
+                }
+                (kind, failure) = Classify(ctx, error, transformer);
+                if (sendClient != client || kind != OutcomeKind.ConnectFailure || !StaleConnection.Is(ctx, error)) break;
                 // the backend closed a pooled connection while it sat idle (its keep-alive timeout ran out as the
                 // request went out): nothing the backend did wrong. Once more on a connection of its own, if the
                 // request can go again; only that answer says something about the backend.
                 if (!StaleConnection.CanResend(ctx)) return new ProxyFailure(failure);
                 ctx.Response.Clear();
                 transformer.BeginAttempt(backend, transformer.HoldBackStatuses);
-                error = await SendAsync(ctx, backend, _clients.Fresh(route.Timeouts.Connect), requestConfig, transformer);
-                (kind, failure) = Classify(ctx, error, transformer);
+                sendClient = _clients.Fresh(route.Timeouts.Connect);
             }
             var elapsed = Stopwatch.GetElapsedTime(t0);
             backend.Live.Mailbox.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed) { Trial = trial }, ActorRefs.NoSender);
@@ -116,20 +128,6 @@ public sealed class Forwarder
                     return new ProxyFailure(ProxyFailureKind.Client); // client gone
                 }
             }
-        }
-    }
-
-    private async ValueTask<ForwarderError> SendAsync(HttpContext ctx, BackendEntry backend, HttpMessageInvoker client,
-        ForwarderRequestConfig config, ProxTransformer transformer)
-    {
-        backend.Live.Enter();
-        try
-        {
-            return await _forwarder.SendAsync(ctx, backend.Live.DestinationPrefix, client, config, transformer);
-        }
-        finally
-        {
-            backend.Live.Exit();
         }
     }
 
