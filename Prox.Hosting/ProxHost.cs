@@ -17,6 +17,7 @@ using Prox.Http.Admin;
 using Prox.Http.Cache;
 using Prox.Http.Errors;
 using Prox.Http.Forwarding;
+using Prox.Http.Hygiene;
 using Prox.Http.Runtime;
 using Serilog;
 using Serilog.Events;
@@ -102,6 +103,7 @@ public sealed class ProxHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
+            k.RequestHeaderEncodingSelector = ConnectionHeaderCapture.Selector;
             k.Limits.MaxRequestBodySize = Config.Limits.MaxRequestBodyBytes;
             foreach (var l in Config.Listen) Listen(k, l, _proxyListeners, admin: false);
             foreach (var l in Config.Admin.Listen) Listen(k, l, _adminListeners, admin: true);

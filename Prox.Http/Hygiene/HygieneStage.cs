@@ -19,6 +19,7 @@ public sealed class HygieneStage : IProxyStage
     public ValueTask InvokeAsync(ProxyContext ctx, ProxyStageDelegate next)
     {
         var req = ctx.Http.Request;
+        ConnectionHeaderCapture.Restore(req);
         if (HttpMethods.IsConnect(req.Method))
         {
             return new ValueTask(Problems.WriteAsync(ctx.Http, StatusCodes.Status405MethodNotAllowed, "Method not allowed",

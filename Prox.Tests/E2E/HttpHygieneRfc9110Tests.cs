@@ -155,4 +155,24 @@ public class HttpHygieneRfc9110Tests
         Assert.StartsWith("HTTP/1.1 200", valid);
         Assert.Equal(1, a.Hits);
     }
+
+    [Theory]
+    [InlineData("keep-alive, X-Hop-Req")]
+    [InlineData("X-Hop-Req, keep-alive")]
+    [InlineData("close, X-Hop-Req")]
+    [InlineData("X-Hop-Req")]
+    public async Task ConnectionNominatedHeader_RemovedWithConnectionOptionsInTheList(string connection)
+    {
+        var (a, prox) = await StartAsync();
+        await using var _a = a;
+        await using var _p = prox;
+
+        var (head, _) = await RawAsync(prox.ProxyUrl,
+            $"GET / HTTP/1.1\r\nHost: test\r\nConnection: {connection}\r\nX-Hop-Req: 1\r\nX-End-To-End: 1\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 200", head);
+        var seen = a.Seen.Single();
+        Assert.False(seen.ContainsKey("X-Hop-Req"), string.Join("; ", seen.Select(h => h.Key + ": " + h.Value)));
+        Assert.True(seen.ContainsKey("X-End-To-End"));
+    }
 }

@@ -1,0 +1,73 @@
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace Prox.Http.Hygiene;
+
+/// <summary>
+/// Keeps the header names a request's <c>Connection</c> header nominates (RFC 9110 §7.6.1) that Kestrel would lose.
+/// Kestrel replaces a Connection header whose only connection option is <c>keep-alive</c>, <c>close</c> or
+/// <c>upgrade</c> with that option alone (its <c>HttpHeaders.ParseConnection</c> interns the value), so
+/// <c>Connection: keep-alive, X-Hop</c> reaches the app as <c>keep-alive</c>, and <c>X-Hop</c>, hop-by-hop by the
+/// sender's word, would be forwarded. Kestrel has no hook on header values, but it asks
+/// <see cref="Selector"/> (its <c>RequestHeaderEncodingSelector</c>) how to decode each one: for Connection it gets an
+/// encoding that decodes as usual and keeps the value, as the header block is parsed, in the connection's own async
+/// flow; <see cref="Restore"/>, at the start of the request path (same flow, nothing awaited in between), puts it back.
+/// Plain options (the common <c>keep-alive</c>) are not kept: a request costs nothing more than a name check per header.
+/// </summary>
+public static class ConnectionHeaderCapture
+{
+    /// <summary>What Kestrel decoded, per connection: set while the headers are parsed, taken by the request.</summary>
+    private sealed class Slot
+    {
+        public string? Raw;
+    }
+
+    // an AsyncLocal set during parsing lives in the connection's processing loop, so it is this connection's alone;
+    // the Slot is mutable so the request can take the value without changing the execution context back
+    private static readonly AsyncLocal<Slot?> Current = new();
+
+    private static readonly CapturingEncoding Capturing = new();
+
+    /// <summary>For <c>KestrelServerOptions.RequestHeaderEncodingSelector</c>: null (Kestrel's default decoding)
+    /// for every header but Connection.</summary>
+    public static readonly Func<string, Encoding?> Selector = static name =>
+        name.Length == 10 && name.Equals("Connection", StringComparison.OrdinalIgnoreCase) ? Capturing : null;
+
+    /// <summary>Puts back what Kestrel dropped from the request's Connection header, if it dropped anything.</summary>
+    public static void Restore(HttpRequest req)
+    {
+        if (Current.Value is not { Raw: { } raw } slot) return;
+        slot.Raw = null;
+        var kept = req.Headers.Connection;
+        // Kestrel only ever reduces the header to one bare option; any other value is still whole
+        if (kept.Count == 1 && IsOption(kept[0])) req.Headers.Connection = StringValues.Concat(kept, raw);
+    }
+
+    private static bool IsOption(string? value) =>
+        value is not null && (value.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
+            || value.Equals("close", StringComparison.OrdinalIgnoreCase)
+            || value.Equals("upgrade", StringComparison.OrdinalIgnoreCase));
+
+    private static void Keep(string value)
+    {
+        if (IsOption(value.Trim())) return; // nothing nominated: nothing to keep
+        var slot = Current.Value;
+        if (slot is null) Current.Value = slot = new Slot(); // once per connection
+        // several Connection lines of one request are one list (RFC 9110 §5.3)
+        slot.Raw = slot.Raw is null ? value : slot.Raw + ", " + value;
+    }
+
+    /// <summary>Kestrel's own header decoding (UTF-8, NUL refused), keeping the decoded value.</summary>
+    private sealed class CapturingEncoding() : UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true)
+    {
+        public override unsafe int GetChars(byte* bytes, int byteCount, char* chars, int charCount)
+        {
+            var n = base.GetChars(bytes, byteCount, chars, charCount);
+            var value = new ReadOnlySpan<char>(chars, n);
+            if (value.Contains('\0')) throw new DecoderFallbackException("NUL in a header value.");
+            Keep(value.ToString());
+            return n;
+        }
+    }
+}
