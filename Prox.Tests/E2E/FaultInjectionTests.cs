@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Prox.Tests.Infrastructure;
+using Xunit;
+
+namespace Prox.Tests.E2E;
+
+/// <summary>
+/// What a client sees when a backend fails in the middle of an exchange, injected by a <see cref="FaultRelay"/> between
+/// a real Prox and a real Kestrel backend: a blackhole is a 504 at the request timeout; a reset before the response
+/// headers is a 502, or a retry on another backend for a request without a body; a backend that dies or stops
+/// mid-body aborts the client's connection (never a clean, shorter message) and counts as the backend's failure.
+/// </summary>
+public class FaultInjectionTests
+{
+    private const int BodyLength = 1000;
+    private static readonly string Body = new('x', BodyLength);
+
+    /// <summary>A backend whose body is <see cref="BodyLength"/> bytes: with a Content-Length, or chunked.</summary>
+    private static Task<TestBackend> BodyBackendAsync(string name, bool chunked = false) =>
+        TestBackend.StartAsync(name, async ctx =>
+        {
+            if (!chunked) ctx.Response.ContentLength = BodyLength;
+            await ctx.Response.WriteAsync(Body);
+        });
+
+    /// <summary>One backend <c>a</c> at <paramref name="url"/>; no ejection gets in the way of counting outcomes.</summary>
+    private static Task<ProxUnderTest> StartOneAsync(Uri url, string extra = "") => ProxUnderTest.StartAsync($$"""
+        routes.r {
+          backends = [ { id = a, url = "{{url}}" } ]
+          passive { failures-to-eject = 100 }
+          {{extra}}
+        }
+        """);
+
+    private static async Task AssertOutcomesAsync(ProxUnderTest prox, string backend, long requests, long failures)
+    {
+        await ProxUnderTest.EventuallyAsync(async () =>
+            (await prox.BackendStatusAsync("r", backend)).GetProperty("requests").GetInt64() >= requests,
+            what: $"{requests} outcomes reported for {backend}");
+        var status = await prox.BackendStatusAsync("r", backend);
+        Assert.Equal(requests, status.GetProperty("requests").GetInt64());
+        Assert.Equal(failures, status.GetProperty("failures").GetInt64());
+    }
+
+    private static async Task AssertProblemAsync(HttpResponseMessage resp, HttpStatusCode expected)
+    {
+        Assert.Equal(expected, resp.StatusCode);
+        Assert.Equal("application/problem+json", resp.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(await resp.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal((int)expected, problem.GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task Blackhole_504ProblemAtTheRequestTimeout()
+    {
+        await using var backend = await BodyBackendAsync("a");
+        await using var relay = new FaultRelay(backend.Url, FaultMode.Blackhole);
+        await using var prox = await StartOneAsync(relay.Url, "timeouts { request = 1s }");
+
+        var sw = Stopwatch.StartNew();
+        using var resp = await prox.Client.GetAsync("/");
+        sw.Stop();
+
+        await AssertProblemAsync(resp, HttpStatusCode.GatewayTimeout);
+        // at the configured timeout, not much later; never a hang
+        Assert.InRange(sw.Elapsed.TotalMilliseconds, 950, 3000);
+        Assert.Equal(1, relay.Faults);
+        await AssertOutcomesAsync(prox, "a", requests: 1, failures: 1);
+    }
+
+    [Fact]
+    public async Task ResetBeforeHeaders_OnlyBackend_502Problem()
+    {
+        await using var backend = await BodyBackendAsync("a");
+        await using var relay = new FaultRelay(backend.Url, FaultMode.ResetBeforeHeaders);
+        await using var prox = await StartOneAsync(relay.Url);
+
+        using var resp = await prox.Client.GetAsync("/");
+
+        await AssertProblemAsync(resp, HttpStatusCode.BadGateway);
+        Assert.True(relay.Faults >= 1);
+        await AssertOutcomesAsync(prox, "a", requests: 1, failures: 1);
+    }
+
+    /// <summary>Backend <c>bad</c> behind the relay, <c>good</c> direct; round robin, so the first pick alternates.</summary>
+    private static Task<ProxUnderTest> StartPairAsync(FaultRelay bad, TestBackend good) => ProxUnderTest.StartAsync($$"""
+        routes.r {
+          load-balancing = round-robin, backend-header = true
+          backends = [ { id = bad, url = "{{bad.Url}}" }, { id = good, url = "{{good.Url}}" } ]
+          retries { attempts = 1, backoff = 10ms }
+          passive { failures-to-eject = 100 }
+        }
+        """);
+
+    [Fact]
+    public async Task ResetBeforeHeaders_TwoBackends_IdempotentRequestRetriedOnTheOther()
+    {
+        await using var badBackend = await BodyBackendAsync("bad");
+        await using var relay = new FaultRelay(badBackend.Url, FaultMode.ResetBeforeHeaders);
+        await using var good = await BodyBackendAsync("good");
+        await using var prox = await StartPairAsync(relay, good);
+
+        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Get, HttpMethod.Put, HttpMethod.Delete })
+        {
+            using var resp = await prox.Client.SendAsync(new HttpRequestMessage(method, "/"));
+            Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+            Assert.Equal("good", resp.Headers.GetValues("X-Backend-Used").Single());
+            Assert.Equal(Body, await resp.Content.ReadAsStringAsync());
+        }
+        // round robin sent at least one first try to bad: the retries were exercised, and each counted against bad
+        Assert.True(badBackend.Hits >= 1, "no request was tried on the failing backend: the test proved nothing");
+        var failures = (await prox.BackendStatusAsync("r", "bad")).GetProperty("failures").GetInt64();
+        Assert.True(failures >= 1, $"bad failures {failures}");
+    }
+
+    [Fact]
+    public async Task ResetBeforeHeaders_TwoBackends_PostWithBodyNeverRetried()
+    {
+        await using var badBackend = await BodyBackendAsync("bad");
+        await using var relay = new FaultRelay(badBackend.Url, FaultMode.ResetBeforeHeaders);
+        await using var good = await BodyBackendAsync("good");
+        await using var prox = await StartPairAsync(relay, good);
+
+        // round robin: within two POSTs one goes to bad first
+        for (var i = 0; i < 4; i++)
+        {
+            var goodBefore = good.Hits;
+            var badBefore = badBackend.Hits;
+            using var resp = await prox.Client.PostAsync("/", new StringContent("a body that went out"));
+            if (resp.StatusCode == HttpStatusCode.OK)
+            {
+                Assert.Equal("good", resp.Headers.GetValues("X-Backend-Used").Single());
+                continue;
+            }
+            await AssertProblemAsync(resp, HttpStatusCode.BadGateway);
+            Assert.Equal(badBefore + 1, badBackend.Hits); // the body reached bad, once: no resend either
+            Assert.Equal(goodBefore, good.Hits); // and good never saw it
+            return;
+        }
+        Assert.Fail("no POST went to the failing backend");
+    }
+
+    [Theory]
+    [InlineData(FaultMode.ResetMidBody)]
+    [InlineData(FaultMode.TruncateBody)]
+    public async Task DiesMidBody_ContentLength_ClientSeesTheAbort_BackendFailureCounted(FaultMode mode)
+    {
+        await using var backend = await BodyBackendAsync("a");
+        await using var relay = new FaultRelay(backend.Url, mode) { BodyBytes = 100 };
+        await using var prox = await StartOneAsync(relay.Url);
+
+        using var resp = await prox.Client.GetAsync("/", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+        Assert.Equal(BodyLength, resp.Content.Headers.ContentLength);
+        await using var stream = await resp.Content.ReadAsStreamAsync();
+        // fewer bytes than the Content-Length, then the connection ends: HttpClient throws, never a short body
+        await Assert.ThrowsAnyAsync<IOException>(() => stream.CopyToAsync(Stream.Null));
+
+        Assert.Equal(1, relay.Faults);
+        await AssertOutcomesAsync(prox, "a", requests: 1, failures: 1);
+    }
+
+    [Theory]
+    [InlineData(FaultMode.ResetMidBody)]
+    [InlineData(FaultMode.TruncateBody)]
+    public async Task DiesMidChunk_RawClient_NoLastChunk(FaultMode mode)
+    {
+        await using var backend = await BodyBackendAsync("a", chunked: true);
+        // 100 bytes of "3e8\r\n" + 1,000 bytes of data: the cut is inside the chunk
+        await using var relay = new FaultRelay(backend.Url, mode) { BodyBytes = 100 };
+        await using var prox = await StartOneAsync(relay.Url);
+
+        var (head, body) = await RawGetAsync(prox.ProxyUrl);
+
+        Assert.StartsWith("HTTP/1.1 200", head, StringComparison.Ordinal);
+        Assert.Contains("Transfer-Encoding: chunked", head, StringComparison.OrdinalIgnoreCase);
+        // the connection ended without the last chunk: a client can tell the body is incomplete
+        Assert.False(body.EndsWith("0\r\n\r\n", StringComparison.Ordinal), $"clean end after {body.Length} bytes");
+        Assert.True(body.Length < BodyLength, $"got {body.Length} body bytes");
+        await AssertOutcomesAsync(prox, "a", requests: 1, failures: 1);
+    }
+
+    [Fact]
+    public async Task DiesMidBody_CachedRoute_NothingStored_NextRequestWhole()
+    {
+        await using var backend = await BodyBackendAsync("a");
+        await using var relay = new FaultRelay(backend.Url, FaultMode.ResetMidBody) { BodyBytes = 100 };
+        await using var prox = await StartOneAsync(relay.Url, "cache { ttl = 60s }");
+
+        using (var broken = await prox.Client.GetAsync("/c", HttpCompletionOption.ResponseHeadersRead))
+        {
+            await using var stream = await broken.Content.ReadAsStreamAsync();
+            await Assert.ThrowsAnyAsync<IOException>(() => stream.CopyToAsync(Stream.Null));
+        }
+
+        relay.Mode = FaultMode.PassThrough;
+        using var resp = await prox.Client.GetAsync("/c");
+        Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+        Assert.Equal(Body, await resp.Content.ReadAsStringAsync()); // the broken body was never stored
+        Assert.Equal(2, backend.Hits);
+    }
+
+    [Fact]
+    public async Task SlowDrip_GapsBelowTheTimeout_ResponseArrivesWhole()
+    {
+        await using var backend = await TestBackend.StartAsync("a", async ctx =>
+        {
+            ctx.Response.ContentLength = 40;
+            await ctx.Response.WriteAsync(new string('d', 40));
+        });
+        // 40 body bytes 50 ms apart: the body takes 2 s, twice the request timeout, but no silence comes near it.
+        // Each gap is below timeouts.request (today also the idle limit while a body streams) and far below
+        // timeouts.idle (the longest silence between body bytes, per attempt); a gap above the idle limit ends the
+        // response with an abort like the mid-body faults above.
+        await using var relay = new FaultRelay(backend.Url, FaultMode.SlowDrip) { DripGap = TimeSpan.FromMilliseconds(50) };
+        await using var prox = await StartOneAsync(relay.Url, "timeouts { request = 1s }");
+
+        var sw = Stopwatch.StartNew();
+        using var resp = await prox.Client.GetAsync("/");
+        var body = await resp.Content.ReadAsStringAsync();
+        sw.Stop();
+
+        Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+        Assert.Equal(new string('d', 40), body);
+        Assert.True(sw.Elapsed > TimeSpan.FromSeconds(1.5), $"took {sw.Elapsed}: the drip did not happen");
+        await AssertOutcomesAsync(prox, "a", requests: 1, failures: 0);
+    }
+
+    [Fact]
+    public async Task PassThrough_KeptAliveConnections_EveryResponseWhole()
+    {
+        await using var length = await BodyBackendAsync("a");
+        await using var relay = new FaultRelay(length.Url);
+        await using var prox = await StartOneAsync(relay.Url);
+
+        for (var i = 0; i < 5; i++)
+        {
+            using var resp = await prox.Client.GetAsync("/");
+            Assert.Equal(Body, await resp.Content.ReadAsStringAsync());
+        }
+        // the relay followed the framing across kept-alive connections: five responses, none faulted
+        Assert.Equal(5, relay.Responses);
+        Assert.Equal(0, relay.Faults);
+    }
+
+    /// <summary>One GET over a raw connection, read until the proxy ends it (FIN or RST); returns the header block
+    /// and the body bytes as sent (chunk framing included).</summary>
+    private static async Task<(string Head, string Body)> RawGetAsync(Uri proxy)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, proxy.Port));
+        await socket.SendAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: test\r\n\r\n"), SocketFlags.None);
+        using var received = new MemoryStream();
+        var buffer = new byte[8192];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        try
+        {
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
+                received.Write(buffer, 0, n);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            // an abort may be a reset: what arrived before it is the answer
+        }
+        var text = Encoding.ASCII.GetString(received.ToArray());
+        var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.True(end > 0, $"no response head: '{text}'");
+        return (text[..end], text[(end + 4)..]);
+    }
+}
