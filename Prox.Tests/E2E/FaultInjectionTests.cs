@@ -168,6 +168,22 @@ public class FaultInjectionTests
     [Theory]
     [InlineData(FaultMode.ResetMidBody)]
     [InlineData(FaultMode.TruncateBody)]
+    public async Task DiesAfterHeaders_BeforeAnyBodyByte_502Problem(FaultMode mode)
+    {
+        await using var backend = await BodyBackendAsync("a");
+        await using var relay = new FaultRelay(backend.Url, mode) { BodyBytes = 0 };
+        await using var prox = await StartOneAsync(relay.Url);
+
+        // nothing of the backend's response has reached the client yet, so Prox can still answer for it
+        using var resp = await prox.Client.GetAsync("/");
+
+        await AssertProblemAsync(resp, HttpStatusCode.BadGateway);
+        await AssertOutcomesAsync(prox, "a", requests: 1, failures: 1);
+    }
+
+    [Theory]
+    [InlineData(FaultMode.ResetMidBody)]
+    [InlineData(FaultMode.TruncateBody)]
     public async Task DiesMidChunk_RawClient_NoLastChunk(FaultMode mode)
     {
         await using var backend = await BodyBackendAsync("a", chunked: true);
@@ -183,6 +199,27 @@ public class FaultInjectionTests
         Assert.False(body.EndsWith("0\r\n\r\n", StringComparison.Ordinal), $"clean end after {body.Length} bytes");
         Assert.True(body.Length < BodyLength, $"got {body.Length} body bytes");
         await AssertOutcomesAsync(prox, "a", requests: 1, failures: 1);
+    }
+
+    [Fact]
+    public async Task StallsMidBody_ClientSeesTheAbort_BackendFailureCounted()
+    {
+        await using var backend = await BodyBackendAsync("a");
+        await using var relay = new FaultRelay(backend.Url, FaultMode.StallMidBody) { BodyBytes = 100 };
+        // the idle limit: today timeouts.request also bounds the silence while a body streams. When timeouts.idle
+        // (the longest silence between body bytes, per attempt; default 60 s) takes that over, set it here as well
+        // (idle = 700ms), or this test waits out the default.
+        await using var prox = await StartOneAsync(relay.Url, "timeouts { request = 700ms }");
+
+        var sw = Stopwatch.StartNew();
+        using var resp = await prox.Client.GetAsync("/", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+        await using var stream = await resp.Content.ReadAsStreamAsync();
+        await Assert.ThrowsAnyAsync<IOException>(() => stream.CopyToAsync(Stream.Null));
+        sw.Stop();
+
+        Assert.InRange(sw.Elapsed.TotalMilliseconds, 650, 5000);
+        await AssertOutcomesAsync(prox, "a", requests: 1, failures: 1); // a backend that hangs, not a client that left
     }
 
     [Fact]
@@ -203,6 +240,45 @@ public class FaultInjectionTests
         Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
         Assert.Equal(Body, await resp.Content.ReadAsStringAsync()); // the broken body was never stored
         Assert.Equal(2, backend.Hits);
+    }
+
+    [Fact]
+    public async Task DiesMidBody_CoalescedRequests_NoneGetsACleanShorterBody()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = await TestBackend.StartAsync("a", async ctx =>
+        {
+            await gate.Task; // the first request leads; the others follow it until the gate opens
+            ctx.Response.ContentLength = BodyLength;
+            await ctx.Response.WriteAsync(Body);
+        });
+        await using var relay = new FaultRelay(backend.Url, FaultMode.ResetMidBody) { BodyBytes = 100 };
+        await using var prox = await StartOneAsync(relay.Url, "dedup { enabled = true }");
+
+        var requests = Task.WhenAll(Enumerable.Range(0, 3).Select(async _ =>
+        {
+            using var resp = await prox.Client.GetAsync("/d", HttpCompletionOption.ResponseHeadersRead);
+            if (resp.StatusCode != HttpStatusCode.OK) return resp.StatusCode.ToString();
+            try
+            {
+                var body = await resp.Content.ReadAsStringAsync();
+                return $"clean 200 with {body.Length} bytes";
+            }
+            catch (HttpRequestException)
+            {
+                return "aborted";
+            }
+        }));
+        await ProxUnderTest.EventuallyAsync(async () =>
+            (await prox.StatusAsync()).GetProperty("routes")[0].GetProperty("dedup").GetProperty("followers").GetInt64() >= 2,
+            what: "two followers");
+        gate.SetResult();
+        var outcomes = await requests;
+
+        // the leader's client sees the abort; its followers get no copy of the broken body: each goes its own way
+        // (and meets the same fault) or is answered by Prox
+        Assert.All(outcomes, o => Assert.Contains(o, new[] { "aborted", nameof(HttpStatusCode.BadGateway) }));
+        Assert.Contains("aborted", outcomes);
     }
 
     [Fact]

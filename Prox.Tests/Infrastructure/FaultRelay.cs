@@ -22,6 +22,9 @@ public enum FaultMode
     /// connection is closed cleanly (FIN): fewer bytes than the Content-Length, or a chunked body cut off before its
     /// last chunk.</summary>
     TruncateBody,
+    /// <summary>The response headers and <see cref="FaultRelay.BodyBytes"/> bytes of the body come back, then nothing
+    /// more, with the connection left open (a backend that hangs while it streams).</summary>
+    StallMidBody,
     /// <summary>The response headers come back at once, the body one byte at a time, <see cref="FaultRelay.DripGap"/>
     /// apart (a slow backend or a slow network that is still alive).</summary>
     SlowDrip,
@@ -65,7 +68,8 @@ public sealed class FaultRelay : IAsyncDisposable
         set => _mode = value;
     }
 
-    /// <summary>For <see cref="FaultMode.ResetMidBody"/> and <see cref="FaultMode.TruncateBody"/>: body bytes relayed
+    /// <summary>For <see cref="FaultMode.ResetMidBody"/>, <see cref="FaultMode.TruncateBody"/> and
+    /// <see cref="FaultMode.StallMidBody"/>: body bytes relayed
     /// before the fault (chunked bodies count their framing bytes too).</summary>
     public int BodyBytes { get; set; } = 100;
 
@@ -194,6 +198,7 @@ public sealed class FaultRelay : IAsyncDisposable
                         continue;
                     }
                     await FlushAsync(client, pending);
+                    if (mode == FaultMode.StallMidBody) return; // the request pump lives on until the client closes
                     // let the bytes sent reach the reader first: a reset can discard data still in flight
                     await Task.Delay(50, _stop.Token);
                     if (mode == FaultMode.ResetMidBody)
