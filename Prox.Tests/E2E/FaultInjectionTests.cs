@@ -37,6 +37,38 @@ public class FaultInjectionTests
         }
         """);
 
+    /// <summary>A backend, the relay in front of it, a Prox routing to the relay, and another backend the route may have.</summary>
+    private sealed class Rig(TestBackend backend, FaultRelay relay, ProxUnderTest prox, TestBackend? other = null) : IAsyncDisposable
+    {
+        public TestBackend Backend => backend;
+        public FaultRelay Relay => relay;
+        public ProxUnderTest Prox => prox;
+        public TestBackend Other => other!;
+
+        public async ValueTask DisposeAsync()
+        {
+            await prox.DisposeAsync();
+            await relay.DisposeAsync();
+            await backend.DisposeAsync();
+            if (other is not null) await other.DisposeAsync();
+        }
+    }
+
+    /// <param name="backend">The backend behind the relay; a <see cref="BodyBackendAsync"/> by default.</param>
+    private static async Task<Rig> StartRigAsync(FaultMode mode, int bodyBytes = 100, string extra = "", TestBackend? backend = null)
+    {
+        backend ??= await BodyBackendAsync("a");
+        var relay = new FaultRelay(backend.Url, mode) { BodyBytes = bodyBytes };
+        return new Rig(backend, relay, await StartOneAsync(relay.Url, extra));
+    }
+
+    /// <summary>The response's status and headers came, then its body broke off: reading it throws, never a short body.</summary>
+    private static async Task AssertBodyAbortedAsync(HttpResponseMessage resp)
+    {
+        await using var stream = await resp.Content.ReadAsStreamAsync();
+        await Assert.ThrowsAnyAsync<IOException>(() => stream.CopyToAsync(Stream.Null));
+    }
+
     private static async Task AssertOutcomesAsync(ProxUnderTest prox, string backend, long requests, long failures)
     {
         await ProxUnderTest.EventuallyAsync(async () =>
@@ -58,9 +90,8 @@ public class FaultInjectionTests
     [Fact]
     public async Task Blackhole_504ProblemAtTheRequestTimeout()
     {
-        await using var backend = await BodyBackendAsync("a");
-        await using var relay = new FaultRelay(backend.Url, FaultMode.Blackhole);
-        await using var prox = await StartOneAsync(relay.Url, "timeouts { request = 1s }");
+        await using var rig = await StartRigAsync(FaultMode.Blackhole, extra: "timeouts { request = 1s }");
+        var (relay, prox) = (rig.Relay, rig.Prox);
 
         var sw = Stopwatch.StartNew();
         using var resp = await prox.Client.GetAsync("/");
@@ -76,9 +107,8 @@ public class FaultInjectionTests
     [Fact]
     public async Task ResetBeforeHeaders_OnlyBackend_502Problem()
     {
-        await using var backend = await BodyBackendAsync("a");
-        await using var relay = new FaultRelay(backend.Url, FaultMode.ResetBeforeHeaders);
-        await using var prox = await StartOneAsync(relay.Url);
+        await using var rig = await StartRigAsync(FaultMode.ResetBeforeHeaders);
+        var (relay, prox) = (rig.Relay, rig.Prox);
 
         using var resp = await prox.Client.GetAsync("/");
 
@@ -87,23 +117,29 @@ public class FaultInjectionTests
         await AssertOutcomesAsync(prox, "a", requests: 1, failures: 1);
     }
 
-    /// <summary>Backend <c>bad</c> behind the relay, <c>good</c> direct; round robin, so the first pick alternates.</summary>
-    private static Task<ProxUnderTest> StartPairAsync(FaultRelay bad, TestBackend good) => ProxUnderTest.StartAsync($$"""
-        routes.r {
-          load-balancing = round-robin, backend-header = true
-          backends = [ { id = bad, url = "{{bad.Url}}" }, { id = good, url = "{{good.Url}}" } ]
-          retries { attempts = 1, backoff = 10ms }
-          passive { failures-to-eject = 100 }
-        }
-        """);
+    /// <summary>Backend <c>bad</c> behind a relay that resets before the response headers, <c>good</c> (the rig's
+    /// <see cref="Rig.Other"/>) direct; round robin, so the first pick alternates.</summary>
+    private static async Task<Rig> StartPairAsync()
+    {
+        var bad = await BodyBackendAsync("bad");
+        var good = await BodyBackendAsync("good");
+        var relay = new FaultRelay(bad.Url, FaultMode.ResetBeforeHeaders);
+        var prox = await ProxUnderTest.StartAsync($$"""
+            routes.r {
+              load-balancing = round-robin, backend-header = true
+              backends = [ { id = bad, url = "{{relay.Url}}" }, { id = good, url = "{{good.Url}}" } ]
+              retries { attempts = 1, backoff = 10ms }
+              passive { failures-to-eject = 100 }
+            }
+            """);
+        return new Rig(bad, relay, prox, good);
+    }
 
     [Fact]
     public async Task ResetBeforeHeaders_TwoBackends_IdempotentRequestRetriedOnTheOther()
     {
-        await using var badBackend = await BodyBackendAsync("bad");
-        await using var relay = new FaultRelay(badBackend.Url, FaultMode.ResetBeforeHeaders);
-        await using var good = await BodyBackendAsync("good");
-        await using var prox = await StartPairAsync(relay, good);
+        await using var rig = await StartPairAsync();
+        var (badBackend, good, prox) = (rig.Backend, rig.Other, rig.Prox);
 
         foreach (var method in new[] { HttpMethod.Get, HttpMethod.Get, HttpMethod.Put, HttpMethod.Delete })
         {
@@ -121,10 +157,8 @@ public class FaultInjectionTests
     [Fact]
     public async Task ResetBeforeHeaders_TwoBackends_PostWithBodyNeverRetried()
     {
-        await using var badBackend = await BodyBackendAsync("bad");
-        await using var relay = new FaultRelay(badBackend.Url, FaultMode.ResetBeforeHeaders);
-        await using var good = await BodyBackendAsync("good");
-        await using var prox = await StartPairAsync(relay, good);
+        await using var rig = await StartPairAsync();
+        var (badBackend, good, prox) = (rig.Backend, rig.Other, rig.Prox);
 
         // round robin: within two POSTs one goes to bad first
         for (var i = 0; i < 4; i++)
@@ -150,19 +184,15 @@ public class FaultInjectionTests
     [InlineData(FaultMode.TruncateBody)]
     public async Task DiesMidBody_ContentLength_ClientSeesTheAbort_BackendFailureCounted(FaultMode mode)
     {
-        await using var backend = await BodyBackendAsync("a");
-        await using var relay = new FaultRelay(backend.Url, mode) { BodyBytes = 100 };
-        await using var prox = await StartOneAsync(relay.Url);
+        await using var rig = await StartRigAsync(mode);
 
-        using var resp = await prox.Client.GetAsync("/", HttpCompletionOption.ResponseHeadersRead);
+        using var resp = await rig.Prox.Client.GetAsync("/", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
         Assert.Equal(BodyLength, resp.Content.Headers.ContentLength);
-        await using var stream = await resp.Content.ReadAsStreamAsync();
-        // fewer bytes than the Content-Length, then the connection ends: HttpClient throws, never a short body
-        await Assert.ThrowsAnyAsync<IOException>(() => stream.CopyToAsync(Stream.Null));
+        await AssertBodyAbortedAsync(resp); // fewer bytes than the Content-Length, then the connection ends
 
-        Assert.Equal(1, relay.Faults);
-        await AssertOutcomesAsync(prox, "a", requests: 1, failures: 1);
+        Assert.Equal(1, rig.Relay.Faults);
+        await AssertOutcomesAsync(rig.Prox, "a", requests: 1, failures: 1);
     }
 
     [Theory]
@@ -170,15 +200,13 @@ public class FaultInjectionTests
     [InlineData(FaultMode.TruncateBody)]
     public async Task DiesAfterHeaders_BeforeAnyBodyByte_502Problem(FaultMode mode)
     {
-        await using var backend = await BodyBackendAsync("a");
-        await using var relay = new FaultRelay(backend.Url, mode) { BodyBytes = 0 };
-        await using var prox = await StartOneAsync(relay.Url);
+        await using var rig = await StartRigAsync(mode, bodyBytes: 0);
 
         // nothing of the backend's response has reached the client yet, so Prox can still answer for it
-        using var resp = await prox.Client.GetAsync("/");
+        using var resp = await rig.Prox.Client.GetAsync("/");
 
         await AssertProblemAsync(resp, HttpStatusCode.BadGateway);
-        await AssertOutcomesAsync(prox, "a", requests: 1, failures: 1);
+        await AssertOutcomesAsync(rig.Prox, "a", requests: 1, failures: 1);
     }
 
     [Theory]
@@ -186,10 +214,9 @@ public class FaultInjectionTests
     [InlineData(FaultMode.TruncateBody)]
     public async Task DiesMidChunk_RawClient_NoLastChunk(FaultMode mode)
     {
-        await using var backend = await BodyBackendAsync("a", chunked: true);
         // 100 bytes of "3e8\r\n" + 1,000 bytes of data: the cut is inside the chunk
-        await using var relay = new FaultRelay(backend.Url, mode) { BodyBytes = 100 };
-        await using var prox = await StartOneAsync(relay.Url);
+        await using var rig = await StartRigAsync(mode, backend: await BodyBackendAsync("a", chunked: true));
+        var prox = rig.Prox;
 
         var (head, body) = await RawGetAsync(prox.ProxyUrl);
 
@@ -204,18 +231,16 @@ public class FaultInjectionTests
     [Fact]
     public async Task StallsMidBody_ClientSeesTheAbort_BackendFailureCounted()
     {
-        await using var backend = await BodyBackendAsync("a");
-        await using var relay = new FaultRelay(backend.Url, FaultMode.StallMidBody) { BodyBytes = 100 };
         // the idle limit: today timeouts.request also bounds the silence while a body streams. When timeouts.idle
         // (the longest silence between body bytes, per attempt; default 60 s) takes that over, set it here as well
         // (idle = 700ms), or this test waits out the default.
-        await using var prox = await StartOneAsync(relay.Url, "timeouts { request = 700ms }");
+        await using var rig = await StartRigAsync(FaultMode.StallMidBody, extra: "timeouts { request = 700ms }");
+        var prox = rig.Prox;
 
         var sw = Stopwatch.StartNew();
         using var resp = await prox.Client.GetAsync("/", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
-        await using var stream = await resp.Content.ReadAsStreamAsync();
-        await Assert.ThrowsAnyAsync<IOException>(() => stream.CopyToAsync(Stream.Null));
+        await AssertBodyAbortedAsync(resp);
         sw.Stop();
 
         Assert.InRange(sw.Elapsed.TotalMilliseconds, 650, 5000);
@@ -225,15 +250,11 @@ public class FaultInjectionTests
     [Fact]
     public async Task DiesMidBody_CachedRoute_NothingStored_NextRequestWhole()
     {
-        await using var backend = await BodyBackendAsync("a");
-        await using var relay = new FaultRelay(backend.Url, FaultMode.ResetMidBody) { BodyBytes = 100 };
-        await using var prox = await StartOneAsync(relay.Url, "cache { ttl = 60s }");
+        await using var rig = await StartRigAsync(FaultMode.ResetMidBody, extra: "cache { ttl = 60s }");
+        var (backend, relay, prox) = (rig.Backend, rig.Relay, rig.Prox);
 
         using (var broken = await prox.Client.GetAsync("/c", HttpCompletionOption.ResponseHeadersRead))
-        {
-            await using var stream = await broken.Content.ReadAsStreamAsync();
-            await Assert.ThrowsAnyAsync<IOException>(() => stream.CopyToAsync(Stream.Null));
-        }
+            await AssertBodyAbortedAsync(broken);
 
         relay.Mode = FaultMode.PassThrough;
         using var resp = await prox.Client.GetAsync("/c");
@@ -246,14 +267,14 @@ public class FaultInjectionTests
     public async Task DiesMidBody_CoalescedRequests_NoneGetsACleanShorterBody()
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var backend = await TestBackend.StartAsync("a", async ctx =>
-        {
-            await gate.Task; // the first request leads; the others follow it until the gate opens
-            ctx.Response.ContentLength = BodyLength;
-            await ctx.Response.WriteAsync(Body);
-        });
-        await using var relay = new FaultRelay(backend.Url, FaultMode.ResetMidBody) { BodyBytes = 100 };
-        await using var prox = await StartOneAsync(relay.Url, "dedup { enabled = true }");
+        await using var rig = await StartRigAsync(FaultMode.ResetMidBody, extra: "dedup { enabled = true }",
+            backend: await TestBackend.StartAsync("a", async ctx =>
+            {
+                await gate.Task; // the first request leads; the others follow it until the gate opens
+                ctx.Response.ContentLength = BodyLength;
+                await ctx.Response.WriteAsync(Body);
+            }));
+        var prox = rig.Prox;
 
         var requests = Task.WhenAll(Enumerable.Range(0, 3).Select(async _ =>
         {
@@ -284,7 +305,7 @@ public class FaultInjectionTests
     [Fact]
     public async Task SlowDrip_GapsBelowTheTimeout_ResponseArrivesWhole()
     {
-        await using var backend = await TestBackend.StartAsync("a", async ctx =>
+        var backend = await TestBackend.StartAsync("a", async ctx =>
         {
             ctx.Response.ContentLength = 40;
             await ctx.Response.WriteAsync(new string('d', 40));
@@ -293,8 +314,9 @@ public class FaultInjectionTests
         // Each gap is below timeouts.request (today also the idle limit while a body streams) and far below
         // timeouts.idle (the longest silence between body bytes, per attempt); a gap above the idle limit ends the
         // response with an abort like the mid-body faults above.
-        await using var relay = new FaultRelay(backend.Url, FaultMode.SlowDrip) { DripGap = TimeSpan.FromMilliseconds(50) };
-        await using var prox = await StartOneAsync(relay.Url, "timeouts { request = 1s }");
+        await using var rig = await StartRigAsync(FaultMode.SlowDrip, extra: "timeouts { request = 1s }", backend: backend);
+        rig.Relay.DripGap = TimeSpan.FromMilliseconds(50);
+        var prox = rig.Prox;
 
         var sw = Stopwatch.StartNew();
         using var resp = await prox.Client.GetAsync("/");
@@ -310,9 +332,8 @@ public class FaultInjectionTests
     [Fact]
     public async Task PassThrough_KeptAliveConnections_EveryResponseWhole()
     {
-        await using var length = await BodyBackendAsync("a");
-        await using var relay = new FaultRelay(length.Url);
-        await using var prox = await StartOneAsync(relay.Url);
+        await using var rig = await StartRigAsync(FaultMode.PassThrough);
+        var (relay, prox) = (rig.Relay, rig.Prox);
 
         for (var i = 0; i < 5; i++)
         {

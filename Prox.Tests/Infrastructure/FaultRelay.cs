@@ -82,22 +82,7 @@ public sealed class FaultRelay : IAsyncDisposable
     /// <summary>Responses a fault was applied to (every mode but <see cref="FaultMode.PassThrough"/>).</summary>
     public long Faults => Interlocked.Read(ref _faults);
 
-    private async Task AcceptAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptSocketAsync(_stop.Token);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            _ = RelayAsync(client);
-        }
-    }
+    private Task AcceptAsync() => Accepting.EachAsync(_listener, _stop.Token, client => _ = RelayAsync(client));
 
     private async Task RelayAsync(Socket client)
     {
