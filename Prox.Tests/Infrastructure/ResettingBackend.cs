@@ -33,28 +33,16 @@ public sealed class ResettingBackend : IAsyncDisposable
     public long Served => Interlocked.Read(ref _served);
     public long Resets => Interlocked.Read(ref _resets);
 
-    private async Task AcceptAsync()
+    private Task AcceptAsync() => Accepting.EachAsync(_listener, _stop.Token, socket =>
     {
-        while (!_stop.IsCancellationRequested)
+        if (Interlocked.Decrement(ref _resetsLeft) >= 0)
         {
-            Socket socket;
-            try
-            {
-                socket = await _listener.AcceptSocketAsync(_stop.Token);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            if (Interlocked.Decrement(ref _resetsLeft) >= 0)
-            {
-                Reset(socket);
-                continue;
-            }
-            Interlocked.Exchange(ref _resetsLeft, 0);
-            _ = ServeAsync(socket);
+            Reset(socket);
+            return;
         }
-    }
+        Interlocked.Exchange(ref _resetsLeft, 0);
+        _ = ServeAsync(socket);
+    });
 
     private void Reset(Socket socket)
     {
