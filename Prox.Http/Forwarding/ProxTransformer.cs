@@ -47,6 +47,9 @@ internal sealed class ProxTransformer : HttpTransformer
     /// <summary>When set, a response with one of these statuses is held back (not sent) so the request can retry.</summary>
     public ImmutableArray<int> HoldBackStatuses { get; set; }
 
+    /// <summary>The current attempt's header and idle limits beyond YARP's activity timeout; null when it has none.</summary>
+    public AttemptTimer? Timer { get; set; }
+
     /// <summary>The status of a response held back in the last attempt, or 0.</summary>
     public int HeldBackStatus { get; private set; }
 
@@ -107,6 +110,7 @@ internal sealed class ProxTransformer : HttpTransformer
         CancellationToken cancellationToken)
     {
         if (proxyResponse is null) return false; // forwarding failed; the handler writes the problem response
+        Timer?.HeadersArrived();
 
         var status = (int)proxyResponse.StatusCode;
         BackendStatus = status;
@@ -124,6 +128,9 @@ internal sealed class ProxTransformer : HttpTransformer
         }
 
         await base.TransformResponseAsync(ctx, proxyResponse, cancellationToken);
+        // headers are copied: the body is read from here on, under the idle limit when it is shorter than YARP's
+        if (Timer is { WatchesIdle: true } timer)
+            proxyResponse.Content = new WatchedContent(proxyResponse.Content, timer);
         var headers = ctx.Response.Headers;
         // the unparsed values: no HttpHeaderValueCollection, and a bare keep-alive/close costs nothing
         if (proxyResponse.Headers.NonValidated.TryGetValues("Connection", out var connection))
