@@ -70,8 +70,11 @@ internal sealed class AttemptTimer
     }
 
     /// <summary>Response headers arrived: the header wait is over, and body silence is all that is limited now.</summary>
-    public void HeadersArrived()
+    /// <param name="watchBody">False for an upgraded connection, which YARP copies both ways without a stream of ours
+    /// to report the bytes: its silences are left to YARP's activity timeout.</param>
+    public void HeadersArrived(bool watchBody)
     {
+        if (!watchBody) _idle = TimeSpan.Zero;
         if (Interlocked.Exchange(ref _phase, Body) != Body) Arm();
     }
 

@@ -110,9 +110,11 @@ internal sealed class ProxTransformer : HttpTransformer
         CancellationToken cancellationToken)
     {
         if (proxyResponse is null) return false; // forwarding failed; the handler writes the problem response
-        Timer?.HeadersArrived();
-
         var status = (int)proxyResponse.StatusCode;
+        // an upgraded (WebSocket) connection is copied both ways by YARP, under its activity timeout alone
+        var upgraded = status == StatusCodes.Status101SwitchingProtocols || HttpMethods.IsConnect(ctx.Request.Method);
+        Timer?.HeadersArrived(watchBody: !upgraded);
+
         BackendStatus = status;
         if (Revalidate is { } r && status == StatusCodes.Status304NotModified)
         {
@@ -129,7 +131,7 @@ internal sealed class ProxTransformer : HttpTransformer
 
         await base.TransformResponseAsync(ctx, proxyResponse, cancellationToken);
         // headers are copied: the body is read from here on, under the idle limit when it is shorter than YARP's
-        if (Timer is { WatchesIdle: true } timer)
+        if (Timer is { WatchesIdle: true } timer && !upgraded)
             proxyResponse.Content = new WatchedContent(proxyResponse.Content, timer);
         var headers = ctx.Response.Headers;
         // the unparsed values: no HttpHeaderValueCollection, and a bare keep-alive/close costs nothing

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Prox.Tests.Infrastructure;
 using Xunit;
 
@@ -222,6 +224,55 @@ public sealed class IdleTimeoutTests
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, resp.StatusCode);
         Assert.InRange(sw.Elapsed.TotalMilliseconds, 200, 3000);
+    }
+
+    // an upgraded connection is copied both ways by YARP: its body is not wrapped, and it keeps YARP's activity timeout
+    [Fact]
+    public async Task Upgrade_IdleShorterThanRequest_EchoesBothWays()
+    {
+        await using var backend = await TestBackend.StartAsync("b", async ctx =>
+        {
+            var upgrade = ctx.Features.Get<IHttpUpgradeFeature>()!;
+            ctx.Response.Headers.Connection = "Upgrade";
+            ctx.Response.Headers.Upgrade = "websocket";
+            await using var stream = await upgrade.UpgradeAsync();
+            var buffer = new byte[64];
+            int n;
+            while ((n = await stream.ReadAsync(buffer)) > 0)
+            {
+                await stream.WriteAsync(buffer.AsMemory(0, n));
+                await stream.FlushAsync();
+            }
+        });
+        await using var prox = await StartAsync(backend, "request = 3s, idle = 200ms");
+
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, prox.ProxyUrl.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n"
+            + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+        var head = await ReadUntilAsync(stream, "\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 101", head, StringComparison.Ordinal);
+
+        foreach (var word in new[] { "ping;", "pong;" })
+        {
+            await Task.Delay(400); // longer than the idle limit, shorter than the request timeout
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(word));
+            Assert.Equal(word, await ReadUntilAsync(stream, ";"));
+        }
+    }
+
+    private static async Task<string> ReadUntilAsync(Stream stream, string end)
+    {
+        var text = new StringBuilder();
+        var one = new byte[1];
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!text.ToString().EndsWith(end, StringComparison.Ordinal))
+        {
+            if (await stream.ReadAsync(one, cts.Token) == 0) break;
+            text.Append((char)one[0]);
+        }
+        return text.ToString();
     }
 
     /// <summary>A chunked request body sent in parts with a pause before each but the first.</summary>
