@@ -157,10 +157,19 @@ public sealed record BackendConfig(string Id, Uri Url, int Weight, TimeSpan? Tim
 }
 
 /// <param name="Connect">TCP connect timeout.</param>
-/// <param name="Request">Budget until response headers arrive, across all attempts; also the idle timeout while streaming.</param>
+/// <param name="Request">Budget until response headers arrive, across all attempts (for a request with a body, each
+/// attempt's wait starts when its upload ends).</param>
 public sealed record TimeoutsConfig(TimeSpan Connect, TimeSpan Request)
 {
     public static readonly TimeoutsConfig Default = new(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30));
+
+    /// <summary>The longest silence between body bytes, in either direction (request upload, response download), fresh
+    /// on every attempt. Separate from <see cref="Request"/>, so a long stream (SSE, a large download) lives as long
+    /// as bytes keep coming.</summary>
+    public TimeSpan Idle { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The longest timeout a .NET timer can arm (int.MaxValue ms, about 24.8 days).</summary>
+    public static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(int.MaxValue);
 }
 
 [Flags]

@@ -18,7 +18,7 @@ internal static class RouteConfigBinder
     private static readonly string[] RouteKeys =
         ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "allow-trace", "health", "breaker", "recovery", "dedup", "cache"];
     private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
-    private static readonly string[] TimeoutKeys = ["connect", "request"];
+    private static readonly string[] TimeoutKeys = ["connect", "request", "idle"];
     private static readonly string[] RetryKeys = ["attempts", "backoff", "max-backoff", "on", "non-idempotent"];
     private static readonly string[] PassiveKeys = ["failures-to-eject", "eject-for", "max-eject-for", "panic-threshold"];
 
@@ -189,9 +189,15 @@ internal static class RouteConfigBinder
         var defaults = TimeoutsConfig.Default;
         if (r.Section(route, "timeouts", path, TimeoutKeys) is not { } timeouts)
             return defaults;
+        var idle = r.OptionalDuration(timeouts, path, "idle") ?? defaults.Idle;
+        if (idle > TimeoutsConfig.MaxTimer)
+        {
+            r.Error(ConfigPath.Child(path, "idle"), "must be at most 24d (the longest timer .NET can arm)");
+            idle = defaults.Idle;
+        }
         return new TimeoutsConfig(
             r.OptionalDuration(timeouts, path, "connect") ?? defaults.Connect,
-            r.OptionalDuration(timeouts, path, "request") ?? defaults.Request);
+            r.OptionalDuration(timeouts, path, "request") ?? defaults.Request) { Idle = idle };
     }
 
     private static RetryConfig Retries(ConfigReader r, ConfigNode.Map route, string routePath)

@@ -70,31 +70,53 @@ public sealed class Forwarder
                 : HoldBackWith(holdBackAlways, retries.OnStatuses, moreLeft));
 
             var t0 = Stopwatch.GetTimestamp();
-            var requestConfig = RequestConfig(perAttempt, route.Timeouts.Request, backend.Live.Config.Timeout);
+            // YARP's activity timeout is the longer of the idle limit and the attempt's full header wait, the same on
+            // every attempt (one shared config); the timer cuts the attempt at the shorter of them
+            var activity = Max(route.Timeouts.Idle, backend.Live.Config.Timeout ?? budget);
+            var requestConfig = RequestConfigs.GetOrAdd(activity, static t => new ForwarderRequestConfig { ActivityTimeout = t });
+            var body = StaleConnection.HasBody(ctx.Request) ? ctx.Request.Body : null;
+            var timer = AttemptTimer.Start(perAttempt, route.Timeouts.Idle, activity, upload: body is not null);
+            transformer.Timer = timer;
+            // a request with a body goes once (no retry, no resend): its upload is watched for its end and silences
+            var watchBody = timer is not null && body is not null;
+            if (watchBody) ctx.Request.Body = new WatchedStream(body!, timer!, upload: true);
             ForwarderError error;
             OutcomeKind kind;
             ProxyFailureKind failure;
-            for (var sendClient = client; ; )
+            try
             {
-                // inline, not a helper method: one more async frame per attempt would allocate on every request
-                backend.Live.Enter();
-                try
+                for (var sendClient = client; ; )
                 {
-                    error = await _forwarder.SendAsync(ctx, backend.Live.DestinationPrefix, sendClient, requestConfig, transformer);
+                    // inline, not a helper method: one more async frame per attempt would allocate on every request
+                    backend.Live.Enter();
+                    try
+                    {
+                        error = await _forwarder.SendAsync(ctx, backend.Live.DestinationPrefix, sendClient, requestConfig, transformer,
+                            timer?.Token ?? CancellationToken.None);
+                    }
+                    finally
+                    {
+                        backend.Live.Exit();
+                    }
+                    // the timer is linked to nothing: when it fired, a limit ran out (YARP reports a cancellation)
+                    (kind, failure) = error != ForwarderError.None && timer is { Fired: true }
+                        ? (OutcomeKind.Timeout, ProxyFailureKind.Timeout)
+                        : Classify(ctx, error, transformer);
+                    if (sendClient != client || kind != OutcomeKind.ConnectFailure || !StaleConnection.Is(ctx, error)) break;
+                    // the backend closed a pooled connection while it sat idle (its keep-alive timeout ran out as the
+                    // request went out): nothing the backend did wrong. Once more on a connection of its own, if the
+                    // request can go again; only that answer says something about the backend.
+                    if (!StaleConnection.CanResend(ctx)) return new ProxyFailure(failure);
+                    ctx.Response.Clear();
+                    transformer.BeginAttempt(backend, transformer.HoldBackStatuses);
+                    sendClient = _clients.Fresh(route.Timeouts.Connect);
                 }
-                finally
-                {
-                    backend.Live.Exit();
-                }
-                (kind, failure) = Classify(ctx, error, transformer);
-                if (sendClient != client || kind != OutcomeKind.ConnectFailure || !StaleConnection.Is(ctx, error)) break;
-                // the backend closed a pooled connection while it sat idle (its keep-alive timeout ran out as the
-                // request went out): nothing the backend did wrong. Once more on a connection of its own, if the
-                // request can go again; only that answer says something about the backend.
-                if (!StaleConnection.CanResend(ctx)) return new ProxyFailure(failure);
-                ctx.Response.Clear();
-                transformer.BeginAttempt(backend, transformer.HoldBackStatuses);
-                sendClient = _clients.Fresh(route.Timeouts.Connect);
+            }
+            finally
+            {
+                if (watchBody) ctx.Request.Body = body!;
+                transformer.Timer = null;
+                timer?.Return();
             }
             var elapsed = Stopwatch.GetElapsedTime(t0);
             backend.Live.Mailbox.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed) { Trial = trial }, ActorRefs.NoSender);
@@ -155,15 +177,7 @@ public sealed class Forwarder
         }
     }
 
-    /// <summary>The first attempt (full budget) reuses one config per timeout; later, trimmed attempts allocate.</summary>
-    private static ForwarderRequestConfig RequestConfig(TimeSpan perAttempt, TimeSpan routeTimeout, TimeSpan? backendTimeout)
-    {
-        // within 50 ms of the full route budget counts as the full budget, so first attempts share a config
-        var full = backendTimeout is { } bt ? perAttempt == bt : perAttempt >= routeTimeout - TimeSpan.FromMilliseconds(50);
-        if (full)
-            return RequestConfigs.GetOrAdd(backendTimeout ?? routeTimeout, static t => new ForwarderRequestConfig { ActivityTimeout = t });
-        return new ForwarderRequestConfig { ActivityTimeout = perAttempt };
-    }
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<TimeSpan, ForwarderRequestConfig> RequestConfigs = new();
 
@@ -182,6 +196,8 @@ public sealed class Forwarder
             ForwarderError.RequestTimedOut => (OutcomeKind.Timeout, ProxyFailureKind.Timeout),
             ForwarderError.Request when ctx.RequestAborted.IsCancellationRequested => (OutcomeKind.ClientAbort, ProxyFailureKind.Client),
             ForwarderError.Request => (OutcomeKind.ConnectFailure, IsTimeout(ex) ? ProxyFailureKind.Timeout : ProxyFailureKind.Connect),
+            // YARP's activity timeout ran out while the backend's body was awaited: the idle limit
+            ForwarderError.ResponseBodyDestination when ex is OperationCanceledException => (OutcomeKind.Timeout, ProxyFailureKind.Timeout),
             ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
                 or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient
                 or ForwarderError.UpgradeRequestClient or ForwarderError.UpgradeResponseClient
