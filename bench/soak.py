@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Soak test for Prox (stdlib only). Driven by bench/soak.sh; see bench/README.md ("Soak test").
 
-  soak.py run --dll PROX_DLL --nginx NGINX --work DIR --out DIR [--duration S] [--rate R] [--backends N]
-              [--warmup S] [--interval S] [--down-for S] [--quiet S] [--proxy-cpu C] [--load-cpu C]
+  bench/soak.sh [--duration 10m] [--rate R] [--backends N] [--warmup T] [--interval T] [--down-for T]
+                [--quiet T] [--no-build]        (--help lists every option and its env form)
 
 One Release Prox process in front of N nginx backends (one route, retries and active health checks
 on), a paced open-loop keep-alive client at R req/s of idempotent GETs for the whole run, and:
@@ -19,25 +19,34 @@ Every response that is not 2xx and every transport error is a failure; the repor
 cause and by the injected event just before them.
 """
 import argparse
-import array
+import http.client
 import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections import Counter
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the bench scripts in the repo
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402  (free_ports)
 import heal  # noqa: E402  (processes, nginx backends, paced client)
-from heal import Backend, Load, http_get, parse_ts, spawn, stop_all, wait_200  # noqa: E402
+from heal import Backend, Load, http_get, spawn, stop_all, wait_200  # noqa: E402
+from soakreport import EventLog, Stats, cpu_busy_pct, proc_sample, report, sh  # noqa: E402
 
 ROUTE = "soak"
+LOGFILE = None  # OUT/progress.log once the output dir exists
 
 
 def log(msg):
-    print(f"soak: {msg}", file=sys.stderr, flush=True)
+    line = f"soak: {msg}"
+    print(line, file=sys.stderr, flush=True)
+    if LOGFILE:
+        LOGFILE.write(line + "\n")
+        LOGFILE.flush()
 
 
 # ---------------------------------------------------------------- Prox
@@ -74,18 +83,7 @@ prox {{
     os.replace(tmp, path)  # one change for the file watcher, never a half-written file
 
 
-def proc_sample(pid):
-    """(VmRSS KiB, Threads, open fds) of a process, or None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            st = dict(line.split(":", 1) for line in fh if ":" in line)
-        return int(st["VmRSS"].split()[0]), int(st["Threads"]), len(os.listdir(f"/proc/{pid}/fd"))
-    except (FileNotFoundError, ProcessLookupError, KeyError):
-        return None
-
-
 def admin_post(port, path):
-    import http.client
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         c.request("POST", path)
@@ -95,87 +93,79 @@ def admin_post(port, path):
         c.close()
 
 
-class EventLog:
-    """Follows GET /admin/events (paged with since) in a thread, so no event is missed however many come."""
+class Injector:
+    """The faults: each call does one and notes (time, action, target, result) in `schedule`."""
 
-    def __init__(self, port):
-        self.port, self.events, self.since = port, [], None
-        self.stop_flag = threading.Event()
-        self.th = threading.Thread(target=self._loop, daemon=True)
+    def __init__(self, prox, backends, write_conf, admin_port, t0):
+        self.prox, self.bes, self.write_conf, self.admin, self.t0 = prox, backends, write_conf, admin_port, t0
+        self.schedule = []
+        self.kills = self.reloads = self.crashes = 0
 
-    def poll(self):
-        while True:
-            q = "/admin/events?limit=1000" + (f"&since={self.since}" if self.since else "")
-            st, body = http_get(self.port, q, 5.0)
-            if st != 200:
-                return
-            d = json.loads(body)
-            self.events.extend(d["events"])
-            self.since = d.get("next") or self.since
-            if not d.get("more"):
-                return
+    def note(self, action, target, result):
+        t = time.time()
+        self.schedule.append((t, action, target, result))
+        log(f"t={t - self.t0:7.1f}s {action} {target}: {result}")
 
-    def _loop(self):
-        while not self.stop_flag.wait(2.0):
-            try:
-                self.poll()
-            except Exception:  # noqa: BLE001  (Prox busy: try again next round)
-                pass
+    def kill(self):
+        """The next backend in turn, SIGKILL and SIGTERM alternating, to master and worker at once."""
+        b = self.bes[self.kills % len(self.bes)]
+        sig = (signal.SIGKILL, signal.SIGTERM)[self.kills % 2]
+        self.kills += 1
+        heal.kill_group(b.proc, sig)
+        b.proc.wait(5)
+        self.note("kill", b.name, f"{signal.Signals(sig).name} to nginx master+worker")
+        return b
 
-    def start(self):
-        self.poll()
-        self.th.start()
-
-    def stop(self):
-        self.stop_flag.set()
-        self.th.join(10)
+    def restart(self, b):
+        b.start()
         try:
-            self.poll()
-        except Exception:  # noqa: BLE001
-            pass
+            wait_200(b.port, "/ping", 10, b.proc)
+            self.note("restart", b.name, "nginx serving again")
+        except RuntimeError as e:
+            self.note("restart", b.name, f"FAILED: {e}")
 
+    def reload(self):
+        """A new config version, applied by the file watcher, SIGHUP or the admin API in turn."""
+        self.reloads += 1
+        how = ("file", "SIGHUP", "api")[(self.reloads - 1) % 3]
+        self.write_conf(self.reloads)
+        if how == "file":
+            res = "file rewritten (watcher)"
+        elif how == "SIGHUP":
+            os.kill(self.prox.pid, signal.SIGHUP)
+            res = "file rewritten + SIGHUP"
+        else:
+            try:
+                res = f"file rewritten + POST /admin/config/reload -> {admin_post(self.admin, '/admin/config/reload')[0]}"
+            except OSError as e:
+                res = f"POST /admin/config/reload failed: {e}"
+        self.note("reload", f"v{self.reloads} ({how})", res)
 
-class Stats:
-    """Aggregates the client's results as they come (a long run would not fit as tuples)."""
+    def crash(self):
+        """The route's actor and a backend's actor (in turn over the backends), alternating."""
+        self.crashes += 1
+        if self.crashes % 2:
+            target, q = "route", f"/admin/chaos/crash?route={ROUTE}"
+        else:
+            b = self.bes[(self.crashes // 2) % len(self.bes)]
+            target, q = f"backend {b.name}", f"/admin/chaos/crash?route={ROUTE}&backend={b.name}"
+        try:
+            res = f"POST -> {admin_post(self.admin, q)[0]}"
+        except OSError as e:
+            res = f"POST failed: {e}"
+        self.note("crash", target, res)
 
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.from_send = array.array("f")  # ms
-        self.from_due = array.array("f")   # ms, including the client's own lateness
-        self.failures = []                  # (t_sent, t_done, cause, detail)
-        self.backends = Counter()
-        self.first = self.last = None
-
-    def add(self, r):
-        due, sent, done, status, backend, err = r
-        with self.lock:
-            self.from_send.append((done - sent) * 1000)
-            self.from_due.append((done - due) * 1000)
-            self.backends[backend or "-"] += 1
-            self.first = sent if self.first is None else min(self.first, sent)
-            self.last = done if self.last is None else max(self.last, done)
-            if err is not None:
-                cause = f"HTTP {status}" if status is not None else err.split(":", 1)[0]
-                self.failures.append((sent, done, cause, err))
-
-
-def pct(values, p):
-    v = sorted(values)
-    if not v:
-        return float("nan")
-    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
-
-
-# ---------------------------------------------------------------- the run
 
 def run(a):
-    os.makedirs(a.out, exist_ok=True)
     ports = benchlib.free_ports(a.backends + 2)
     bports, pport, aport = ports[:a.backends], ports[-2], ports[-1]
     bes = [Backend(f"b{i}", p, a.work, a.nginx, a.load_cpu) for i, p in enumerate(bports)]
     conf = os.path.join(a.work, "prox.conf")
-    prox_conf(conf, pport, aport, os.path.join(a.work, "data"), bports, 0)
-    stats, schedule, samples = Stats(), [], []
+
+    def write_conf(version):
+        prox_conf(conf, pport, aport, os.path.join(a.work, "data"), bports, version)
+    write_conf(0)
+    stats, samples = Stats(), []
     for b in bes:
         b.start()
     for b in bes:
@@ -188,6 +178,7 @@ def run(a):
     load = Load(pport, a.rate, threads=a.threads, sink=stats.add)
     load.start()
     t0 = load.t0
+    inj = Injector(prox, bes, write_conf, aport, t0)
     log(f"load started: {a.rate:g} req/s for {a.duration:g} s (warm-up {a.warmup:g} s, event every {a.interval:g} s, "
         f"backend down {a.down_for:g} s, quiet end {a.quiet:g} s); prox pid {prox.pid}")
 
@@ -213,73 +204,31 @@ def run(a):
             sample("")
     threading.Thread(target=sampler, daemon=True).start()
 
-    def note(action, target, result):
-        t = time.time()
-        schedule.append((t, action, target, result))
-        log(f"t={t - t0:7.1f}s {action} {target}: {result}")
-
     ok = at(a.warmup)
     start = sample("start") if ok else None
     end_events = a.duration - a.quiet
-    pending = []  # (t_restart, backend)
-    tick, kills, reloads, crashes = 0, 0, 0, 0
-    while ok:
+    pending = []  # (t_restart, backend), at most one as kills come 3 intervals apart
+    tick = 0
+    while ok and a.warmup + tick * a.interval < end_events:
         t_next = a.warmup + tick * a.interval
-        if t_next >= end_events:
-            break
-        # restarts due before the next tick
-        for tr, b in sorted(pending, key=lambda x: x[0]):
-            if tr <= t_next:
-                if not at(tr):
-                    break
-                b.start()
-                note("restart", b.name, "nginx started")
-                pending.remove((tr, b))
+        for tr, b in [p for p in pending if p[0] <= t_next]:
+            if not at(tr):
+                break
+            inj.restart(b)
+            pending.remove((tr, b))
         if not at(t_next):
             break
         kind = ("kill", "reload", "crash")[tick % 3]
         if kind == "kill":
-            b = bes[kills % len(bes)]
-            sig = (signal.SIGKILL, signal.SIGTERM)[kills % 2]
-            heal.kill_group(b.proc, sig)
-            b.proc.wait(5)
-            note("kill", b.name, f"{signal.Signals(sig).name} to nginx master+worker")
-            pending.append((min(t_next + a.down_for, end_events), b))
-            kills += 1
+            pending.append((min(t_next + a.down_for, end_events), inj.kill()))
         elif kind == "reload":
-            reloads += 1
-            how = ("file", "SIGHUP", "api")[(reloads - 1) % 3]
-            prox_conf(conf, pport, aport, os.path.join(a.work, "data"), bports, reloads)
-            if how == "file":
-                res = "file rewritten (watcher)"
-            elif how == "SIGHUP":
-                os.kill(prox.pid, signal.SIGHUP)
-                res = "file rewritten + SIGHUP"
-            else:
-                try:
-                    st, body = admin_post(aport, "/admin/config/reload")
-                    res = f"file rewritten + POST /admin/config/reload -> {st}"
-                except OSError as e:
-                    res = f"POST /admin/config/reload failed: {e}"
-            note("reload", f"v{reloads} ({how})", res)
+            inj.reload()
         else:
-            crashes += 1
-            if crashes % 2:
-                target, q = "route", f"/admin/chaos/crash?route={ROUTE}"
-            else:
-                b = bes[(crashes // 2) % len(bes)]
-                target, q = f"backend {b.name}", f"/admin/chaos/crash?route={ROUTE}&backend={b.name}"
-            try:
-                st, body = admin_post(aport, q)
-                res = f"POST -> {st}"
-            except OSError as e:
-                res = f"POST failed: {e}"
-            note("crash", target, res)
+            inj.crash()
         tick += 1
-    for tr, b in sorted(pending, key=lambda x: x[0]):
+    for tr, b in pending:
         if at(tr):
-            b.start()
-            note("restart", b.name, "nginx started")
+            inj.restart(b)
     ok = at(a.duration)
     end = sample("end") if ok else None
     sampler_stop.set()
@@ -287,89 +236,16 @@ def run(a):
     prox_alive = prox.poll() is None
     evlog.stop()
     try:
-        st, body = http_get(aport, "/status", 5.0)
+        body = http_get(aport, "/status", 5.0)[1]
         with open(os.path.join(a.out, "status-end.json"), "wb") as fh:
             fh.write(body)
     except OSError:
         pass
-    return dict(stats=stats, schedule=schedule, samples=samples, start=start, end=end, t0=t0,
-                prox_alive=prox_alive, events=evlog.events, bports=bports)
+    return dict(stats=stats, schedule=inj.schedule, samples=samples, start=start, end=end, t0=t0,
+                prox_alive=prox_alive, events=evlog.events)
 
 
-# ---------------------------------------------------------------- report
-
-def growth(a, b):
-    return (b - a) * 100.0 / a if a else float("nan")
-
-
-def report(a, r, meta):
-    s, t0 = r["stats"], r["t0"]
-    n, fails = len(s.from_send), s.failures
-    elapsed = (s.last - s.first) if n else 0
-    st, en = r["start"], r["end"]
-    w = []
-    w.append(f"# Prox soak {meta['stamp']}\n")
-    w.append("```\n" + meta["text"].rstrip() + "\n```\n")
-    if not r["prox_alive"]:
-        w.append("**Prox exited during the run** (see logs/prox.log); the end sample is missing.\n")
-    w.append("## Results vs targets\n")
-    w.append("| metric | value | target | |")
-    w.append("|---|---|---|---|")
-    w.append(f"| requests | {n} in {elapsed:.0f} s ({n / elapsed if elapsed else 0:.1f} req/s; asked {a.rate:g}) | | |")
-    w.append(f"| failed requests | {len(fails)} | 0 (one backend at a time is down) | {'ok' if not fails else 'MISSED'} |")
-    w.append(f"| latency from send p50 / p99 / max | {pct(s.from_send, 50):.2f} / {pct(s.from_send, 99):.2f} / "
-             f"{max(s.from_send) if n else float('nan'):.1f} ms | | |")
-    w.append(f"| latency from schedule p50 / p99 | {pct(s.from_due, 50):.2f} / {pct(s.from_due, 99):.2f} ms | | |")
-    for name, i, unit in (("RSS", 0, " KiB"), ("threads", 1, ""), ("open fds", 2, "")):
-        if st and en:
-            g = growth(st[i], en[i])
-            verdict = ("ok" if g <= 10 else "MISSED") if name != "open fds" else ""
-            target = "growth ≤ 10 %" if name != "open fds" else "(information)"
-            w.append(f"| {name} start → end | {st[i]}{unit} → {en[i]}{unit} ({g:+.1f} %) | {target} | {verdict} |")
-    mx = max(r["samples"], key=lambda x: x[2]) if r["samples"] else None
-    if mx:
-        w.append(f"| RSS max (sampled every {a.sample_every:g} s) | {mx[2]} KiB at t={mx[0]} s | | |")
-    w.append("")
-    w.append("## Failures by cause\n")
-    if not fails:
-        w.append("None.\n")
-    else:
-        w.append("| cause | count | first detail |")
-        w.append("|---|---:|---|")
-        by = Counter(f[2] for f in fails)
-        for cause, c in by.most_common():
-            d = next(f[3] for f in fails if f[2] == cause).replace("|", "\\|").replace("\n", " ")
-            w.append(f"| {cause} | {c} | {d[:160]} |")
-        w.append("\nBy the injected event just before each failure:\n")
-        w.append("| event | failures | within (s) |")
-        w.append("|---|---:|---|")
-        near = Counter()
-        spread = {}
-        for f in fails:
-            prev = [e for e in r["schedule"] if e[0] <= f[0]]
-            key = f"{prev[-1][1]} {prev[-1][2]} at t={prev[-1][0] - t0:.0f}s" if prev else "(none: warm-up)"
-            near[key] += 1
-            dt = f[0] - prev[-1][0] if prev else f[0] - t0
-            lo, hi = spread.get(key, (dt, dt))
-            spread[key] = (min(lo, dt), max(hi, dt))
-        for k, c in near.most_common():
-            w.append(f"| {k} | {c} | {spread[k][0]:.2f}–{spread[k][1]:.2f} |")
-        w.append("")
-    w.append("## Injected events\n")
-    w.append("| t (s) | action | target | result |")
-    w.append("|---:|---|---|---|")
-    for t, action, target, res in r["schedule"]:
-        w.append(f"| {t - t0:.1f} | {action} | {target} | {res} |")
-    cnt = Counter((e["kind"], e.get("backend") or "") for e in r["events"] if parse_ts(e["timestamp"]) >= t0)
-    w.append("\n## Prox events during the run (`/admin/events`)\n")
-    w.append("| kind | backend | count |")
-    w.append("|---|---|---:|")
-    for (k, b), c in sorted(cnt.items()):
-        w.append(f"| {k} | {b or '-'} | {c} |")
-    w.append("\n## Responses by backend (`X-Backend-Used`)\n")
-    w.append(", ".join(f"{b}: {c}" for b, c in sorted(s.backends.items())) + "\n")
-    return "\n".join(w) + "\n"
-
+# ---------------------------------------------------------------- set-up and results
 
 def keep_logs(a):
     """Prox's log and config and the backends' error logs go to OUT/logs (the work dir is deleted)."""
@@ -382,43 +258,92 @@ def keep_logs(a):
             os.replace(os.path.join(a.work, src), os.path.join(dst, name))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run")
-    r.add_argument("--dll", required=True)
-    r.add_argument("--nginx", default="/usr/sbin/nginx")
-    r.add_argument("--work", required=True)
-    r.add_argument("--out", required=True)
-    r.add_argument("--meta", default="", help="file whose text heads the report")
-    r.add_argument("--duration", type=float, default=1800)
-    r.add_argument("--rate", type=float, default=200)
-    r.add_argument("--threads", type=int, default=16)
-    r.add_argument("--backends", type=int, default=3)
-    r.add_argument("--warmup", type=float, default=60)
-    r.add_argument("--interval", type=float, default=15)
-    r.add_argument("--down-for", type=float, default=25)
-    r.add_argument("--quiet", type=float, default=30)
-    r.add_argument("--sample-every", type=float, default=5)
-    r.add_argument("--proxy-cpu", default="1")
-    r.add_argument("--load-cpu", default="0")
-    a = ap.parse_args()
-    if a.backends < 2:
-        raise SystemExit("need at least 2 backends (one is down at a time)")
-    if a.down_for >= 3 * a.interval:
-        raise SystemExit("--down-for must be less than 3 x --interval (the next kill), so one backend is down at a time")
-    if a.warmup + a.quiet >= a.duration:
-        raise SystemExit("--duration must be longer than --warmup + --quiet")
+def seconds(text):
+    """90 | 90s | 10m | 1h -> seconds."""
+    text = str(text).strip()
+    mult = {"s": 1, "m": 60, "h": 3600}.get(text[-1:], None)
+    return float(text[:-1]) * mult if mult else float(text)
 
-    def on_term(signum, _):
-        raise SystemExit(128 + signum)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    try:
-        res = run(a)
-    finally:
-        stop_all()
-        keep_logs(a)
+
+def options():
+    env = os.environ.get
+    ap = argparse.ArgumentParser(
+        prog="bench/soak.sh", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=__doc__.split("\n\n", 1)[1],
+        epilog="Every option also has an env form (DURATION=10m, RATE=500, ...); the option wins. Durations: "
+               "seconds, or with a unit (90s, 10m, 1h). PROX_DLL=path soaks that prox.dll (no build). Pinning: "
+               "PROXY_CPU=1 (Prox), LOAD_CPU=0 (client + nginx backends). Output: bench/results/soak-<stamp>/. "
+               "Exit status 1 when a request failed or Prox exited.")
+    ap.add_argument("--duration", type=seconds, default=env("DURATION", "30m"),
+                    help="the whole run, load from the first second (default 30m)")
+    ap.add_argument("--rate", type=float, default=env("RATE", "200"), help="requests per second (200)")
+    ap.add_argument("--threads", type=int, default=env("THREADS", "16"), help="client connections (16)")
+    ap.add_argument("--backends", type=int, default=env("BACKENDS", "3"), help="nginx backends on the route (3)")
+    ap.add_argument("--warmup", type=seconds, default=env("WARMUP", "60s"),
+                    help="load only before the first event; then the start sample (60s)")
+    ap.add_argument("--interval", type=seconds, default=env("INTERVAL", "15s"),
+                    help="one event (kill, reload, crash in turn) every INTERVAL (15s)")
+    ap.add_argument("--down-for", type=seconds, default=env("DOWN_FOR", "25s"),
+                    help="a killed backend is restarted this much later; < 3 x interval (25s)")
+    ap.add_argument("--quiet", type=seconds, default=env("QUIET", "30s"),
+                    help="load only at the end, every backend up; then the end sample (30s)")
+    ap.add_argument("--sample-every", type=seconds, default=env("SAMPLE_EVERY", "5s"),
+                    help="RSS/threads/fds sampling period for samples.csv (5s)")
+    ap.add_argument("--no-build", action="store_true", default=env("NO_BUILD") == "1",
+                    help="use the existing Release build")
+    a = ap.parse_args()
+    a.proxy_cpu, a.load_cpu = env("PROXY_CPU", "1"), env("LOAD_CPU", "0")
+    if a.backends < 2:
+        ap.error("need at least 2 backends (one is down at a time)")
+    if a.down_for >= 3 * a.interval:
+        ap.error("--down-for must be less than 3 x --interval (the next kill), so one backend is down at a time")
+    if a.warmup + a.quiet >= a.duration:
+        ap.error("--duration must be longer than --warmup + --quiet")
+    return a
+
+
+def prepare(a, root):
+    """Tools, build, output dir and the report's header; sets a.dll, a.nginx, a.out, a.work, a.meta_text."""
+    a.nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    for tool in ("taskset", "dotnet"):
+        if not shutil.which(tool):
+            raise SystemExit(f"soak: {tool} is required")
+    if not os.access(a.nginx, os.X_OK):
+        raise SystemExit("soak: nginx is required (bench/run.sh can install it: apt-get install nginx-light)")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    a.out = os.path.join(root, "bench", "results", f"soak-{stamp}")
+    os.makedirs(a.out)
+    global LOGFILE
+    LOGFILE = open(os.path.join(a.out, "progress.log"), "a")
+    a.dll = os.environ.get("PROX_DLL") or os.path.join(root, "Prox.Hosting/bin/Release/net10.0/prox.dll")
+    if not a.no_build and not os.environ.get("PROX_DLL"):
+        log("building Prox.Hosting (Release)")
+        with open(os.path.join(a.out, "build-prox.log"), "w") as fh:
+            rc = subprocess.run(["dotnet", "build", os.path.join(root, "Prox.Hosting/Prox.Hosting.csproj"),
+                                 "-c", "Release", "-nologo", "-v", "q"], stdout=fh, stderr=subprocess.STDOUT).returncode
+        if rc != 0:
+            raise SystemExit(f"soak: Prox build failed (see {a.out}/build-prox.log)")
+    if not os.path.exists(a.dll):
+        raise SystemExit(f"soak: {a.dll} not found")
+    dirty = " (dirty)" if sh("git", "-C", root, "status", "--porcelain") else ""
+    model = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "n/a")
+    a.meta_text = "\n".join([
+        f"date: {time.strftime('%Y-%m-%dT%H:%M:%S%z')}",
+        f"git: {sh('git', '-C', root, 'rev-parse', '--short', 'HEAD')}{dirty}",
+        f"kernel: {os.uname().release}; cpus: {os.cpu_count()}; model: {model}",
+        f"dotnet: {sh('dotnet', '--version')}; {sh(a.nginx, '-v')}",
+        f"settings: duration={a.duration:g}s rate={a.rate:g} backends={a.backends} warmup={a.warmup:g}s "
+        f"interval={a.interval:g}s down-for={a.down_for:g}s quiet={a.quiet:g}s threads={a.threads}",
+        f"pinning: PROXY_CPU={a.proxy_cpu} (prox) LOAD_CPU={a.load_cpu} (client, nginx backends)",
+        f"prox dll: {a.dll}",
+        f"cpu busy before start: {cpu_busy_pct()}%"])
+    with open(os.path.join(a.out, "meta.txt"), "w") as fh:
+        fh.write(a.meta_text + "\n")
+    log(a.meta_text.replace("\n", "\nsoak: "))
+    a.work = tempfile.mkdtemp(prefix="prox-soak.")
+
+
+def write_results(a, res):
     with open(os.path.join(a.out, "samples.csv"), "w") as fh:
         fh.write("t_s,tag,rss_kib,threads,fds\n")
         for row in res["samples"]:
@@ -428,14 +353,34 @@ def main():
     with open(os.path.join(a.out, "failures.txt"), "w") as fh:
         for sent, done, cause, err in res["stats"].failures:
             fh.write(f"t={sent - res['t0']:.3f}s dur={(done - sent) * 1000:.1f}ms {err}\n")
-    meta = {"stamp": os.path.basename(a.out.rstrip("/")),
-            "text": open(a.meta).read() if a.meta and os.path.exists(a.meta) else ""}
-    text = report(a, res, meta)
+    text = report(a, res, {"stamp": os.path.basename(a.out), "text": a.meta_text})
     with open(os.path.join(a.out, "report.md"), "w") as fh:
         fh.write(text)
     sys.stdout.write(text)
-    failed = bool(res["stats"].failures) or not res["prox_alive"]
-    return 1 if failed else 0
+    latest = os.path.join(os.path.dirname(a.out), "soak-latest")
+    if os.path.islink(latest):
+        os.remove(latest)
+    os.symlink(os.path.basename(a.out), latest)
+    log(f"results: {a.out} (report.md, samples.csv, events.json, failures.txt, status-end.json, logs/)")
+
+
+def main():
+    a = options()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def on_term(signum, _):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    prepare(a, root)
+    try:
+        res = run(a)
+    finally:
+        stop_all()  # every process started, Ctrl-C and SIGTERM included (each in its own process group)
+        keep_logs(a)
+        shutil.rmtree(a.work, ignore_errors=True)
+    write_results(a, res)
+    return 1 if res["stats"].failures or not res["prox_alive"] else 0
 
 
 if __name__ == "__main__":
