@@ -196,10 +196,14 @@ http {{
 # ---------------------------------------------------------------- load
 
 class Load:
-    """Open-loop paced client: request i is due at t0 + i/rate; `threads` keep-alive connections."""
+    """Open-loop paced client: request i is due at t0 + i/rate; `threads` keep-alive connections.
 
-    def __init__(self, port, rate, threads=8):
-        self.port, self.rate, self.threads = port, rate, threads
+    Each result is (t_due, t_sent, t_done, status, backend, error). Without `sink` they are kept and
+    returned by stop(); with it, each is passed to sink(result) from the worker thread instead (a long
+    soak run aggregates them rather than keeping millions of tuples)."""
+
+    def __init__(self, port, rate, threads=8, sink=None):
+        self.port, self.rate, self.threads, self.sink = port, rate, threads, sink
         self.lock = threading.Lock()
         self.next_i = 0
         self.stop_flag = threading.Event()
@@ -226,8 +230,10 @@ class Load:
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
                 conn.request("GET", f"/load?i={i}")
                 r = conn.getresponse()
-                r.read()
+                body = r.read()
                 status, backend = r.status, r.getheader("X-Backend-Used")
+                if not 200 <= status < 300:  # say why (Prox answers errors with problem+json)
+                    err = f"HTTP {status}: {body[:200].decode('utf-8', 'replace')}"
                 if r.getheader("Connection", "").lower() == "close":
                     conn.close(); conn = None
             except Exception as e:  # noqa: BLE001
@@ -237,7 +243,11 @@ class Load:
                 except Exception:  # noqa: BLE001
                     pass
                 conn = None
-            local.append((due, sent, time.time(), status, backend, err))
+            res = (due, sent, time.time(), status, backend, err)
+            if self.sink is not None:
+                self.sink(res)
+            else:
+                local.append(res)
         with self.lock:
             self.results.extend(local)
         if conn is not None:
