@@ -231,10 +231,9 @@ public class FaultInjectionTests
     [Fact]
     public async Task StallsMidBody_ClientSeesTheAbort_BackendFailureCounted()
     {
-        // the idle limit: today timeouts.request also bounds the silence while a body streams. When timeouts.idle
-        // (the longest silence between body bytes, per attempt; default 60 s) takes that over, set it here as well
-        // (idle = 700ms), or this test waits out the default.
-        await using var rig = await StartRigAsync(FaultMode.StallMidBody, extra: "timeouts { request = 700ms }");
+        // the silence after the headers is bounded by timeouts.idle (the longest silence between body bytes, per
+        // attempt), not by the much longer time allowed for the response headers
+        await using var rig = await StartRigAsync(FaultMode.StallMidBody, extra: "timeouts { request = 5s, idle = 700ms }");
         var prox = rig.Prox;
 
         var sw = Stopwatch.StartNew();
@@ -310,11 +309,10 @@ public class FaultInjectionTests
             ctx.Response.ContentLength = 40;
             await ctx.Response.WriteAsync(new string('d', 40));
         });
-        // 40 body bytes 50 ms apart: the body takes 2 s, twice the request timeout, but no silence comes near it.
-        // Each gap is below timeouts.request (today also the idle limit while a body streams) and far below
-        // timeouts.idle (the longest silence between body bytes, per attempt); a gap above the idle limit ends the
-        // response with an abort like the mid-body faults above.
-        await using var rig = await StartRigAsync(FaultMode.SlowDrip, extra: "timeouts { request = 1s }", backend: backend);
+        // 40 body bytes 50 ms apart: the body takes 2 s, twice the request timeout, but no silence comes near
+        // timeouts.idle (the longest silence between body bytes, per attempt); a gap above it ends the response with
+        // an abort like the mid-body faults above.
+        await using var rig = await StartRigAsync(FaultMode.SlowDrip, extra: "timeouts { request = 1s, idle = 300ms }", backend: backend);
         rig.Relay.DripGap = TimeSpan.FromMilliseconds(50);
         var prox = rig.Prox;
 

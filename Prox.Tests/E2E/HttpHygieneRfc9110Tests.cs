@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Prox.Tests.Infrastructure;
@@ -6,9 +7,9 @@ using Xunit;
 namespace Prox.Tests.E2E;
 
 /// <summary>RFC 9110 rules a client library would hide: TRACE/TRACK and Max-Forwards, header names outside the
-/// token set. Sent over raw sockets so the request is exactly as written. Connection-nominated headers are covered by
-/// <see cref="HttpHygieneTests"/> (Kestrel rewrites a Connection list that includes keep-alive, close or upgrade to
-/// that option alone, on requests and on its responses, so a raw socket cannot test more than a client library).</summary>
+/// token set, Connection lists that name a connection option beside header names (Kestrel reduces those to the option,
+/// see <c>ConnectionHeaderCapture</c>). Sent over raw sockets so the request is exactly as written; responses come
+/// from a raw origin where Kestrel would rewrite them.</summary>
 public class HttpHygieneRfc9110Tests
 {
     /// <summary>One request on a fresh connection; reads one whole response (Content-Length or chunked framing),
@@ -174,5 +175,73 @@ public class HttpHygieneRfc9110Tests
         var seen = a.Seen.Single();
         Assert.False(seen.ContainsKey("X-Hop-Req"), string.Join("; ", seen.Select(h => h.Key + ": " + h.Value)));
         Assert.True(seen.ContainsKey("X-End-To-End"));
+    }
+
+    [Fact]
+    public async Task ConnectionNominatedHeader_SeveralConnectionLines_OneList_AndNotCarriedToTheNextRequest()
+    {
+        var (a, prox) = await StartAsync();
+        await using var _a = a;
+        await using var _p = prox;
+
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(prox.ProxyUrl.Host, prox.ProxyUrl.Port);
+        var stream = tcp.GetStream();
+        // two Connection lines nominate X-Hop-Req; the next request on the same connection sends it end to end
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            "GET /1 HTTP/1.1\r\nHost: test\r\nConnection: keep-alive\r\nConnection: X-Hop-Req\r\nX-Hop-Req: 1\r\n\r\n"
+            + "GET /2 HTTP/1.1\r\nHost: test\r\nConnection: keep-alive\r\nX-Hop-Req: 2\r\n\r\n"));
+        await ProxUnderTest.EventuallyAsync(() => Task.FromResult(a.Seen.Count == 2), what: "both requests forwarded");
+
+        var seen = a.Seen.ToArray();
+        Assert.False(seen[0].ContainsKey("X-Hop-Req"));
+        Assert.Equal("2", seen[1]["X-Hop-Req"].ToString());
+    }
+
+    [Theory]
+    [InlineData("keep-alive, X-Secret-Hop")]
+    [InlineData("X-Secret-Hop")]
+    public async Task ConnectionNominatedResponseHeader_Removed(string connection)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var stop = new CancellationTokenSource();
+        var serving = Accepting.EachAsync(listener, stop.Token, socket => _ = AnswerAsync(socket, connection));
+        await using var prox = await ProxUnderTest.StartAsync($$"""
+            routes.r { backends = [ { url = "http://127.0.0.1:{{((IPEndPoint)listener.LocalEndpoint).Port}}" } ] }
+            """);
+
+        using var resp = await prox.Client.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+        Assert.False(resp.Headers.Contains("X-Secret-Hop"));
+        Assert.Equal("yes", resp.Headers.GetValues("X-Kept").Single());
+        stop.Cancel();
+        await serving;
+    }
+
+    /// <summary>A raw origin: answers every request on the connection with a response whose Connection header is
+    /// <paramref name="connection"/> (Kestrel would rewrite it).</summary>
+    private static async Task AnswerAsync(Socket socket, string connection)
+    {
+        using var s = new NetworkStream(socket, ownsSocket: true);
+        var buf = new byte[8192];
+        var pending = "";
+        try
+        {
+            while (true)
+            {
+                var n = await s.ReadAsync(buf);
+                if (n == 0) return;
+                pending += Encoding.ASCII.GetString(buf, 0, n);
+                for (int end; (end = pending.IndexOf("\r\n\r\n", StringComparison.Ordinal)) >= 0; pending = pending[(end + 4)..])
+                    await s.WriteAsync(Encoding.ASCII.GetBytes(
+                        $"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: {connection}\r\nX-Secret-Hop: 1\r\nX-Kept: yes\r\n\r\nok"));
+            }
+        }
+        catch (IOException)
+        {
+            // the proxy closed its pooled connection
+        }
     }
 }
