@@ -254,9 +254,11 @@ public sealed class ProxHost : IAsyncDisposable
         await App.StartAsync(ct);
         var reloader = App.Services.GetRequiredService<ConfigReloader>();
         await reloader.StartServingAsync(ct);
-        await Store.Ready.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        // the SIGHUP handler before readiness: a SIGHUP sent once /readyz says 200 must reload, not end the process
+        // (the signal's default action)
         Reloader = reloader;
         reloader.Start();
+        await Store.Ready.WaitAsync(TimeSpan.FromSeconds(30), ct);
     }
 
     public Task StopAsync(CancellationToken ct = default) => App.StopAsync(ct);
