@@ -58,7 +58,8 @@ public class WebhookRestartTests
             .. receiver.Deliveries.Where(d => !before.Contains(d.Id)).Select(d => (d.Type, Str(d.Json, "route"), Str(d.Json, "backend"))),
         ];
 
-        await ProxUnderTest.EventuallyAsync(() => Task.FromResult(Fresh().Count >= 2), TimeSpan.FromSeconds(30), "recovery announced");
+        await ProxUnderTest.EventuallyAsync(() => Task.FromResult(Fresh().Count >= 2), TimeSpan.FromSeconds(30),
+            "recovery announced; got " + string.Join(", ", Fresh()) + "\n" + second.Stdout);
         // the dead backend's first verdict of this run reached the Notifier (the event log shows it, marked initial)
         JsonElement deadDown = default;
         await ProxUnderTest.EventuallyAsync(async () =>
