@@ -12,11 +12,7 @@ public class StatusGuardTests
     public async Task Status_PassiveEjection_ShownAsBreakerClosedThenOpen()
     {
         await using var ok = await TestBackend.StartAsync("ok");
-        await using var bad = await TestBackend.StartAsync("bad", async ctx =>
-        {
-            ctx.Response.StatusCode = 503;
-            await ctx.Response.WriteAsync("bad");
-        });
+        await using var bad = await FailingAsync(503);
         await using var prox = await ProxUnderTest.StartAsync($$"""
             routes.r {
               load-balancing = round-robin
@@ -50,11 +46,7 @@ public class StatusGuardTests
     [Fact]
     public async Task Status_ConfiguredBreaker_ShownOpenThenHalfOpenWithItsFields()
     {
-        await using var bad = await TestBackend.StartAsync("bad", async ctx =>
-        {
-            ctx.Response.StatusCode = 502;
-            await ctx.Response.WriteAsync("bad");
-        });
+        await using var bad = await FailingAsync(502);
         await using var prox = await ProxUnderTest.StartAsync($$"""
             routes.r {
               backends = [ { id = bad, url = "{{bad.Url}}" } ]
@@ -90,6 +82,13 @@ public class StatusGuardTests
             b.GetProperty("failuresToOpen").GetInt32()));
         Assert.False(b.TryGetProperty("remainingSeconds", out _));
     }
+
+    private static Task<TestBackend> FailingAsync(int status) =>
+        TestBackend.StartAsync("bad", ctx =>
+        {
+            ctx.Response.StatusCode = status;
+            return Task.CompletedTask;
+        });
 
     private static string? Str(JsonElement e, string name) => e.GetProperty(name).GetString();
 }

@@ -12,8 +12,9 @@ public class WebhookRestartTests
     private static string HealthChecked(string route, string id, Uri url) => $$"""
         routes.{{route}} {
           match.path-prefix = "/{{route}}"
-          health { path = "/", interval = 100ms, timeout = 80ms, jitter = 0, healthy-after = 1, unhealthy-after = 1,
-                   unhealthy-interval = 50ms, max-unhealthy-interval = 100ms }
+          # a generous timeout: under load a slow answer must not pass for the backend being down
+          health { path = "/", interval = 1s, timeout = 900ms, jitter = 0, healthy-after = 1, unhealthy-after = 1,
+                   unhealthy-interval = 100ms, max-unhealthy-interval = 200ms }
           backends = [ { id = {{id}}, url = "{{url}}" } ]
         }
         """;
@@ -73,7 +74,8 @@ public class WebhookRestartTests
         // a later transition as a marker: the Notifier judges and delivers events in order, so once it arrives anything
         // the still-down route raised at start would have arrived before it
         await back.StopAsync();
-        await ProxUnderTest.EventuallyAsync(() => Task.FromResult(Fresh().Count >= 4), TimeSpan.FromSeconds(30), "marker announced");
+        await ProxUnderTest.EventuallyAsync(() => Task.FromResult(Fresh().Count >= 4), TimeSpan.FromSeconds(30),
+            "marker announced; got " + string.Join(", ", Fresh()));
         Assert.Equal(
             [("backend-up", "recovers", "back"), ("pool-up", "recovers", null), ("backend-down", "recovers", "back"), ("pool-down", "recovers", null)],
             Fresh());

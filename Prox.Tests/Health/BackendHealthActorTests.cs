@@ -104,6 +104,40 @@ public class BackendHealthActorTests : TestKit
     }
 
     [Fact]
+    public void FirstVerdicts_MarkedInitial_LaterChangesNot()
+    {
+        var all = CreateTestProbe();
+        Sys.EventStream.Subscribe<ProxEvent>(all);
+        var (_, parent, _, prober) = Start();
+        prober.Script.Enqueue(false);
+        prober.Script.Enqueue(false);
+
+        AdvanceTo(prober, TimeSpan.FromMilliseconds(1), 1);
+        AdvanceTo(prober, TimeSpan.FromSeconds(10), 2);        // down before any check passed: down from the start
+        Assert.False(parent.ExpectMsg<BackendAvailabilityChanged>().Available);
+        Assert.Equal((ProxEventKinds.BackendDown, true), all.ExpectMsg<ProxEvent>() is var down ? (down.Kind, down.Initial) : default);
+        AdvanceTo(prober, TimeSpan.FromSeconds(2), 3);
+        AdvanceTo(prober, TimeSpan.FromSeconds(2), 4);
+        Assert.True(parent.ExpectMsg<BackendAvailabilityChanged>().Available);
+        Assert.Equal((ProxEventKinds.BackendUp, false), all.ExpectMsg<ProxEvent>() is var up ? (up.Kind, up.Initial) : default);
+    }
+
+    [Fact]
+    public void FirstCheckPasses_InitialBackendUpPublished_OnlyOnce()
+    {
+        var all = CreateTestProbe();
+        Sys.EventStream.Subscribe<ProxEvent>(all);
+        var (_, parent, _, prober) = Start();
+
+        AdvanceTo(prober, TimeSpan.FromMilliseconds(1), 1);
+        var first = all.ExpectMsg<ProxEvent>();
+        Assert.Equal((ProxEventKinds.BackendUp, true, "b1"), (first.Kind, first.Initial, first.Backend));
+        AdvanceTo(prober, TimeSpan.FromSeconds(10), 2);
+        all.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        parent.ExpectNoMsg(TimeSpan.FromMilliseconds(10));
+    }
+
+    [Fact]
     public void WhileDown_ProbeIntervalBacksOffExponentially_UpToMax()
     {
         var (_, parent, _, prober) = Start();
