@@ -90,7 +90,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         Receive<RecoveryDue>(_ => ApplyRecovery(RecoveryPolicy.OnTimer(_m.Recovery, Now, _recoveryCfg!, Random.Shared.NextDouble())));
         Receive<RecoveryActionCompleted>(c => ApplyRecovery(RecoveryPolicy.OnActionResult(_m.Recovery, c.Attempt, c.Result, Now, _recoveryCfg!)));
         Receive<RotateLatencyWindow>(_ => _m.Latency.Rotate());
-        Receive<GetBackendStatus>(_ => Sender.Tell(BackendStatusView.Of(_m, Guard, Available, _guardCfg.Breaker, _recoveryCfg, Now)));
+        Receive<GetBackendStatus>(_ => Sender.Tell(BackendStatusView.Of(_m, Guard, Available, _guardCfg, _recoveryCfg, Now)));
         Receive<InjectFault>(f => throw new InjectedFaultException(f.Reason));
     }
 
@@ -182,10 +182,23 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         var health = HealthTracker.OnProbe(_m.Health, outcome, _healthCfg, Random.Shared.NextDouble());
         _m.Health = health.State;
         _m.LastProbe = outcome.Result;
-        Raise(health.Events);
+        Raise(FirstVerdict(health));
         // the probe says something about the guard too: a pass may end an ejection, and the breaker listens to it
         Apply(GuardTracker.OnHealthCheck(Guard, health.Ok, health.State.Healthy, health.What, Now, _guardCfg));
         Apply(health.NextProbe);
+    }
+
+    /// <summary>Marks the backend's first health verdict since start as <see cref="ProxEvent.Initial"/>: a backend-down
+    /// before any check passed, or the first pass (an initial backend-up, which the Notifier compares with the state
+    /// announced before a restart).</summary>
+    private ImmutableArray<EventToRaise> FirstVerdict(HealthStep health)
+    {
+        if (_m.ProbePassed) return health.Events;
+        _m.ProbePassed = health.Ok;
+        var events = health.Events.Select(e => e.Kind == ProxEventKinds.BackendDown ? e with { Initial = true } : e).ToList();
+        if (health.Ok && health.State.Healthy && events.All(e => e.Kind != ProxEventKinds.BackendUp))
+            events.Add(new EventToRaise(ProxEventKinds.BackendUp, "first health check since start passed") { Initial = true });
+        return [.. events];
     }
 
     /// <summary>Takes the guard's step: its state, events and timers, then tells the route if availability changed.</summary>
@@ -257,8 +270,10 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     {
         foreach (var e in events)
         {
-            // good news is information; everything else is a reason to look
-            if (e.Kind is ProxEventKinds.BackendReturned or ProxEventKinds.BackendUp or ProxEventKinds.BreakerHalfOpen
+            // good news is information; everything else is a reason to look; a first check passing is neither
+            if (e is { Initial: true, Kind: ProxEventKinds.BackendUp })
+                _log.Debug("First health check of {BackendId} in {RouteId} passed", _live.Id, _live.RouteId);
+            else if (e.Kind is ProxEventKinds.BackendReturned or ProxEventKinds.BackendUp or ProxEventKinds.BreakerHalfOpen
                 or ProxEventKinds.BreakerClosed or ProxEventKinds.RecoverySucceeded)
                 _log.Info("{EventKind} for {BackendId} in {RouteId}: {Detail}", e.Kind, _live.Id, _live.RouteId, e.Detail);
             else
@@ -268,5 +283,5 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     }
 
     private void Raise(EventToRaise e) =>
-        Context.System.EventStream.Publish(ProxEvent.Create(Now, e.Kind, _live.RouteId, _live.Id, e.Detail));
+        Context.System.EventStream.Publish(ProxEvent.Create(Now, e.Kind, _live.RouteId, _live.Id, e.Detail) with { Initial = e.Initial });
 }

@@ -31,6 +31,10 @@ public sealed class BackendMemory
     public HealthState? Health { get; set; }
     public ProbeResult? LastProbe { get; set; }
 
+    /// <summary>Whether a health check passed since the backend's first actor started: until then a backend-down is the
+    /// backend's first verdict (down from the start), and the first pass is announced as an initial backend-up.</summary>
+    public bool ProbePassed { get; set; }
+
     /// <summary>Recovery actions: attempts, outcomes and the open outage.</summary>
     public RecoveryState Recovery { get; set; } = RecoveryState.Initial;
 

@@ -78,25 +78,41 @@ public sealed record BackendStatus(
     /// <summary>Active health checks, when configured.</summary>
     public BackendHealthStatus? Health { get; init; }
 
-    /// <summary>The circuit breaker, when configured.</summary>
+    /// <summary>The backend's guard as a circuit breaker: its configured breaker, or passive ejection in breaker terms
+    /// (ejected = open, on probation = half-open). Set for every backend the owner answers for.</summary>
     public BackendBreakerStatus? Breaker { get; init; }
 
     /// <summary>Recovery actions, when configured.</summary>
     public BackendRecoveryStatus? Recovery { get; init; }
 }
 
-/// <summary>What <c>/status</c> shows of a backend's circuit breaker.</summary>
-/// <param name="State"><c>closed</c>, <c>open</c> or <c>half-open</c>.</param>
-/// <param name="Openings">Openings since it last closed (sets the next open time).</param>
-/// <param name="TrialsLeft">Half-open trial permits not yet handed out.</param>
+/// <summary>What <c>/status</c> shows of a backend's guard, in one shape whichever guards it.</summary>
+/// <param name="State"><c>closed</c>, <c>open</c> or <c>half-open</c>. Passive ejection: ejected is <c>open</c>, on
+/// probation after an ejection (one failure ejects again) is <c>half-open</c>, otherwise <c>closed</c>.</param>
+/// <param name="Mode"><c>breaker</c> (a <c>breaker {}</c> block is configured) or <c>passive</c> (passive ejection).</param>
+/// <param name="ConsecutiveFailures">Failures since the last success.</param>
+/// <param name="Openings">Openings since it last closed (sets the next open time); passive: ejections in the current streak.</param>
+/// <param name="OpenUntil">While open: when it half-opens (passive: when the ejection ends).</param>
+/// <param name="TrialsLeft">Breaker mode: half-open trial permits not yet handed out.</param>
+/// <param name="WindowRequests">Breaker mode: results in the failure-rate window.</param>
+/// <param name="WindowFailures">Breaker mode: failures among them.</param>
 public sealed record BackendBreakerStatus(
     string State,
+    string Mode,
     int ConsecutiveFailures,
     int Openings,
     DateTimeOffset? OpenUntil,
-    int TrialsLeft,
-    int WindowRequests,
-    int WindowFailures);
+    int? TrialsLeft,
+    int? WindowRequests,
+    int? WindowFailures)
+{
+    /// <summary>While open: seconds until <see cref="OpenUntil"/>, as of the status.</summary>
+    public double? RemainingSeconds { get; init; }
+
+    /// <summary>Consecutive failures that open it: <c>passive.failures-to-eject</c>, or the breaker's
+    /// <c>consecutive-failures</c> (absent when that rule is off).</summary>
+    public int? FailuresToOpen { get; init; }
+}
 
 /// <summary>What <c>/status</c> shows of a backend's recovery actions.</summary>
 /// <param name="Action"><c>http POST &lt;url&gt;</c> or <c>command &lt;program&gt;</c>.</param>

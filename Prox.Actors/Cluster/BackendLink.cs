@@ -161,6 +161,11 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
             success: s => s with { InFlight = live.InFlight, Owner = last?.Owner },
             failure: _ => new BackendStatus(live.Id, live.Config.Url.ToString(), live.Config.Weight,
                 last?.Available ?? _m.LastAvailable, "unknown", last?.EjectedUntil, live.InFlight, requests, failures, 0, 0,
-                new LatencySummary(0, 0, 0, ewma)) { Owner = last?.Owner });
+                new LatencySummary(0, 0, 0, ewma))
+            {
+                Owner = last?.Owner,
+                Breaker = BackendStatusView.Guard(last is { Available: false, Guarded: true }, last?.Trials is not null,
+                    last?.EjectedUntil, live.Config.Breaker is null, DateTimeOffset.UtcNow),
+            });
     }
 }

@@ -50,6 +50,9 @@ public sealed class EventLog : ReceiveActor
     {
         // ids are unique per event; in a cluster a repeat (a node's relay restarted mid-publish, say) must not show twice
         if (_cluster && !_ids.Add(e.Id)) return;
+        // a first health check passing changed nothing; if it ends an outage announced before a restart, the Notifier
+        // raises the backend-up that says so
+        if (e is { Initial: true, Kind: ProxEventKinds.BackendUp }) return;
         if (e.Node is null)
             _log.Info("Event {EventKind} route={RouteId} backend={BackendId}: {Detail}", e.Kind, e.Route, e.Backend, e.Detail);
         else

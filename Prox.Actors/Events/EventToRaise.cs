@@ -6,4 +6,8 @@ namespace Prox.Actors.Events;
 /// </summary>
 /// <param name="Kind">One of <see cref="ProxEventKinds"/>.</param>
 /// <param name="Detail">The human-readable why, as shown in <c>/status</c>, webhooks and logs.</param>
-public sealed record EventToRaise(string Kind, string Detail);
+public sealed record EventToRaise(string Kind, string Detail)
+{
+    /// <summary>Published as <see cref="ProxEvent.Initial"/>.</summary>
+    public bool Initial { get; init; }
+}

@@ -24,6 +24,16 @@ public sealed record ProxEvent(string Id, DateTimeOffset Timestamp, string Kind,
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Node { get; init; }
 
+    /// <summary>
+    /// A backend's first health verdict since this Prox started (a backend added later: since it was added), not a
+    /// change this process saw: on a <c>backend-down</c>, the backend was down from the start; on a <c>backend-up</c>,
+    /// its first check passed. Such a <c>backend-up</c> is raised for every health-checked backend; the event log hides
+    /// it and the Notifier compares it with the state announced before a restart (was down: a real <c>backend-up</c>
+    /// follows). Left out of JSON when false.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Initial { get; init; }
+
     public static ProxEvent Create(DateTimeOffset now, string kind, string? route, string? backend, string detail) =>
         new(NewId(now), now, kind, route, backend, detail);
 

@@ -12,11 +12,13 @@ namespace Prox.Actors.Webhooks;
 /// <param name="Random">Source of jitter in [0, 1); tests pass a constant.</param>
 public sealed record NotifierOptions(int SnapshotEvery, Func<double> Random)
 {
-    public static readonly NotifierOptions Default = new(100, System.Random.Shared.NextDouble);
+    public static readonly NotifierOptions Default = new(100, System.Random.Shared.NextDouble) { DropRepeatedStates = true };
 
-    /// <summary>Cluster mode: drop a pool-down/pool-up equal to the route's last one (<see cref="PoolStateFilter"/>),
-    /// since every node reports the same pool transition. Off standalone, where one RouteActor reports each once.</summary>
-    public bool DropRepeatedPoolState { get; init; }
+    /// <summary>Keep each backend's and pool's last announced state in the journal (<see cref="AnnouncedStates"/>) and
+    /// drop a backend-down/up or pool-down/up that repeats it: a backend still down after a restart, and in cluster mode
+    /// every node reporting the same pool transition. Judge a backend's first passing health check after a start
+    /// (<see cref="ProxEvent.Initial"/>) against it: was announced down, so it is up again. On in Prox (both modes).</summary>
+    public bool DropRepeatedStates { get; init; }
 
     /// <summary>Cluster mode: answer each event with <see cref="EventAccepted"/> once it is stored for every webhook
     /// that wants it, and keep the accepted ids in the snapshot, because each node's relay sends an event again until
@@ -70,7 +72,7 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private int _deliveredSinceSnapshot;
     private long _orphaned;
-    private PoolStateFilter _pool = PoolStateFilter.Empty;
+    private AnnouncedStates _announced = AnnouncedStates.Empty;
     private readonly RecentEventIds _accepted = new(RecentEventIds.DefaultCapacity);
 
     public Notifier(ImmutableArray<WebhookConfig> hooks, IWebhookSender sender, NotifierOptions options, string persistenceId)
@@ -90,6 +92,7 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
         Recover<SnapshotOffer>(OnSnapshotOffer);
         Recover<WebhookEnqueued>(ApplyEnqueued);
         Recover<WebhookDelivered>(ApplyDelivered);
+        Recover<StateAnnounced>(ApplyAnnounced);
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
         Command<ProxEvent>(OnEvent);
@@ -115,6 +118,7 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
     {
         if (offer.Snapshot is not NotifierSnapshot snapshot) return;
         foreach (var id in snapshot.AcceptedEventIds ?? []) _accepted.Add(id);
+        foreach (var a in snapshot.Announced ?? []) ApplyAnnounced(a);
         foreach (var o in snapshot.Outboxes)
         {
             if (!_byName.ContainsKey(o.Webhook))
@@ -147,6 +151,8 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
             _outboxes[d.Webhook] = outbox.Deliver(d.EventId);
     }
 
+    private void ApplyAnnounced(StateAnnounced a) => _announced = _announced.With(a);
+
     private void OnRecovered()
     {
         if (_orphaned > 0)
@@ -169,21 +175,29 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
             Acknowledge(relay, e.Id);
             return;
         }
-        if (_options.DropRepeatedPoolState)
+        StateAnnounced? announce = null;
+        if (_options.DropRepeatedStates)
         {
-            // in memory only: after a singleton handover the first pool event per route passes (at worst one repeat)
-            (_pool, var keep) = _pool.Offer(e);
+            if (e.Initial && e.Kind == ProxEventKinds.BackendUp)
+            {
+                OnFirstCheckPassed(e);
+                Acknowledge(relay, e.Id);
+                return;
+            }
+            (var keep, announce) = _announced.Offer(e);
             if (!keep)
             {
-                _log.Debug("Dropped {EventKind} for route {RouteId} from {Node}: the route's pool state is already that",
-                    e.Kind, e.Route, e.Node);
-                // remembered so that a resend is not judged again against a pool state that has moved on since
+                _log.Info("Dropped {EventKind} for route {RouteId} backend {BackendId} from {Node}: already announced",
+                    e.Kind, e.Route, e.Backend, e.Node);
+                // remembered so that a resend is not judged again against a state that has moved on since
                 _accepted.Add(e.Id);
                 Acknowledge(relay, e.Id);
                 return;
             }
         }
-        var owed = _hooks.Where(h => h.Wants(e.Kind)).Select(h => new WebhookEnqueued(h.Name, e)).ToList();
+        var owed = new List<INotifierPersisted>(_hooks.Length + 1);
+        if (announce is not null) owed.Add(announce);
+        owed.AddRange(_hooks.Where(h => h.Wants(e.Kind)).Select(h => new WebhookEnqueued(h.Name, e)));
         if (owed.Count == 0)
         {
             // not remembered: judging a resend again gives the same answer
@@ -191,12 +205,35 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
             return;
         }
         var left = owed.Count;
-        PersistAll(owed, enqueued =>
+        PersistAll(owed, stored =>
         {
-            ApplyEnqueued(enqueued);
-            TryDeliver(enqueued.Webhook);
+            if (stored is WebhookEnqueued enqueued)
+            {
+                ApplyEnqueued(enqueued);
+                TryDeliver(enqueued.Webhook);
+            }
+            else ApplyAnnounced((StateAnnounced)stored);
             if (--left == 0) Acknowledge(relay, e.Id); // stored for every webhook that wants it
         });
+    }
+
+    /// <summary>
+    /// A backend's first health check since its Prox started passed. Announced down before (the restart), it is up
+    /// again: raised as an ordinary <c>backend-up</c>, and its route's pool, announced down too, as <c>pool-up</c>. They
+    /// are published, not stored here: they come back like any event (the event log shows them; in a cluster through the
+    /// relay), pass as news and are stored then. Anything else announced before stays as it is: nothing changed.
+    /// </summary>
+    private void OnFirstCheckPassed(ProxEvent e)
+    {
+        if (e is not { Route: { } route, Backend: { } backend }
+            || _announced.Last(AnnouncedStates.BackendKey(route, backend)) != ProxEventKinds.BackendDown) return;
+        _log.Info("Backend {BackendId} in {RouteId} was announced down before the restart and is up now", backend, route);
+        var stream = Context.System.EventStream;
+        stream.Publish(ProxEvent.Create(Now, ProxEventKinds.BackendUp, route, backend,
+            $"up again: {e.Detail} (it was announced down before Prox restarted)"));
+        if (_announced.Last(AnnouncedStates.PoolKey(route)) == ProxEventKinds.PoolDown)
+            stream.Publish(ProxEvent.Create(Now, ProxEventKinds.PoolUp, route, null,
+                $"backend {backend} is up again (the pool was announced down before Prox restarted)"));
     }
 
     /// <summary>Cluster mode: tells the relay that sent the event that it may forget it. Standalone events come from the
@@ -277,7 +314,8 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
         SaveSnapshot(new NotifierSnapshot([.. _outboxes.Select(kv =>
             new OutboxSnapshot(kv.Key, kv.Value.Delivered, kv.Value.Dropped, [.. kv.Value.Pending]))],
             // standalone nothing is resent, so the ids would only make every snapshot larger
-            _options.AcknowledgeEvents ? [.. _accepted.OldestFirst] : null));
+            _options.AcknowledgeEvents ? [.. _accepted.OldestFirst] : null,
+            [.. _announced.All.Select(kv => new StateAnnounced(kv.Key, kv.Value))]));
     }
 
     private WebhookStatusReply Status() => new([.. _hooks.Select(h =>

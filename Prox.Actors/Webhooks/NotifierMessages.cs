@@ -13,12 +13,18 @@ public sealed record WebhookEnqueued(string Webhook, ProxEvent Event) : INotifie
 /// <summary>Persisted after a 2xx: the event left the webhook's outbox.</summary>
 public sealed record WebhookDelivered(string Webhook, string EventId) : INotifierPersisted;
 
+/// <summary>Persisted before the events owed for it: <paramref name="Kind"/> is now the announced state of the backend or
+/// pool <paramref name="Key"/> (see <see cref="AnnouncedStates"/>).</summary>
+public sealed record StateAnnounced(string Key, string Kind) : INotifierPersisted;
+
 /// <summary>The whole outbox, saved every few deliveries so recovery replays only what followed.</summary>
 /// <param name="AcceptedEventIds">The most recently accepted event ids, oldest first (<see cref="RecentEventIds"/>), so
 /// a relay's resend after the snapshot is still recognised. Null in snapshots stored before it existed, which still
 /// load (the set then holds only what the journal after them replays).</param>
-public sealed record NotifierSnapshot(ImmutableArray<OutboxSnapshot> Outboxes, ImmutableArray<string>? AcceptedEventIds = null)
-    : INotifierPersisted;
+/// <param name="Announced">Each backend's and pool's last announced state (<see cref="AnnouncedStates"/>); null in
+/// snapshots stored before it existed.</param>
+public sealed record NotifierSnapshot(ImmutableArray<OutboxSnapshot> Outboxes, ImmutableArray<string>? AcceptedEventIds = null,
+    ImmutableArray<StateAnnounced>? Announced = null) : INotifierPersisted;
 
 public sealed record OutboxSnapshot(string Webhook, long Delivered, long Dropped, ImmutableArray<ProxEvent> Pending);
 

@@ -7,12 +7,14 @@ namespace Prox.Actors.Webhooks;
 /// renaming or moving a class never strands stored events. Bound in HOCON by <see cref="Hocon"/>.
 /// </summary>
 public sealed class NotifierSerializer(ExtendedActorSystem system)
-    : Storage.JsonManifestSerializer(system, "Notifier", (EnqueuedManifest, typeof(WebhookEnqueued)), (DeliveredManifest, typeof(WebhookDelivered)), (SnapshotManifest, typeof(NotifierSnapshot)))
+    : Storage.JsonManifestSerializer(system, "Notifier", (EnqueuedManifest, typeof(WebhookEnqueued)), (DeliveredManifest, typeof(WebhookDelivered)), (SnapshotManifest, typeof(NotifierSnapshot)),
+        (AnnouncedManifest, typeof(StateAnnounced)))
 {
     public const int Id = 4101;
     public const string EnqueuedManifest = "webhook-enqueued.v1";
     public const string DeliveredManifest = "webhook-delivered.v1";
     public const string SnapshotManifest = "notifier-snapshot.v1";
+    public const string AnnouncedManifest = "state-announced.v1";
 
     /// <summary>Registers the serializer and binds <see cref="INotifierPersisted"/> to it.</summary>
     public const string Hocon = """

@@ -42,12 +42,12 @@ public static class NotifierSingleton
             ManagerName + "-proxy");
     }
 
-    /// <summary>The singleton: <see cref="NotifierSupervision.Props"/> with repeated pool events dropped, each event
+    /// <summary>The singleton: <see cref="NotifierSupervision.Props"/> with repeated states dropped, each event
     /// acknowledged to its relay (<see cref="EventAccepted"/>) and a supervisor
     /// that stops for good on <see cref="NotifierHandover"/>.</summary>
     public static Props Props(ImmutableArray<WebhookConfig> hooks, IWebhookSender sender, NotifierOptions? options = null) =>
         BackoffSupervisor.Props(NotifierSupervision.Backoff(hooks, sender,
-                (options ?? NotifierOptions.Default) with { DropRepeatedPoolState = true, AcknowledgeEvents = true })
+                (options ?? NotifierOptions.Default) with { DropRepeatedStates = true, AcknowledgeEvents = true })
             .WithFinalStopMessage(m => m is NotifierHandover));
 }
 

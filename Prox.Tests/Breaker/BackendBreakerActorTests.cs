@@ -40,6 +40,8 @@ public class BackendBreakerActorTests : TestKit
     {
         var events = CreateTestProbe();
         Sys.EventStream.Subscribe<ProxEvent>(events);
+        // a first passing check is announced as an initial backend-up (for the Notifier); these tests look at changes
+        events.IgnoreMessages<ProxEvent>(e => e is { Initial: true, Kind: ProxEventKinds.BackendUp });
         var live = new BackendLive("r", new BackendConfig("b1", new Uri("http://127.0.0.1:1"), 1, null)
         {
             Breaker = cfg ?? Cfg,

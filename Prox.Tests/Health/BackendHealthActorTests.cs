@@ -51,6 +51,8 @@ public class BackendHealthActorTests : TestKit
         var prober = new ScriptedProber();
         var events = CreateTestProbe();
         Sys.EventStream.Subscribe<ProxEvent>(events);
+        // a first passing check is announced as an initial backend-up (for the Notifier); these tests look at changes
+        events.IgnoreMessages<ProxEvent>(e => e is { Initial: true, Kind: ProxEventKinds.BackendUp });
         var live = new BackendLive("r", new BackendConfig("b1", new Uri("http://127.0.0.1:1"), 1, null) { Health = Cfg });
         var parent = CreateTestProbe();
         var actor = parent.ChildActorOf(BackendActor.Props(live, PassiveConfig.Default, prober));
@@ -99,6 +101,40 @@ public class BackendHealthActorTests : TestKit
         AdvanceTo(prober, TimeSpan.FromSeconds(2), 4);
         Assert.True(parent.ExpectMsg<BackendAvailabilityChanged>().Available);
         Assert.Equal(ProxEventKinds.BackendUp, events.ExpectMsg<ProxEvent>().Kind);
+    }
+
+    [Fact]
+    public void FirstVerdicts_MarkedInitial_LaterChangesNot()
+    {
+        var all = CreateTestProbe();
+        Sys.EventStream.Subscribe<ProxEvent>(all);
+        var (_, parent, _, prober) = Start();
+        prober.Script.Enqueue(false);
+        prober.Script.Enqueue(false);
+
+        AdvanceTo(prober, TimeSpan.FromMilliseconds(1), 1);
+        AdvanceTo(prober, TimeSpan.FromSeconds(10), 2);        // down before any check passed: down from the start
+        Assert.False(parent.ExpectMsg<BackendAvailabilityChanged>().Available);
+        Assert.Equal((ProxEventKinds.BackendDown, true), all.ExpectMsg<ProxEvent>() is var down ? (down.Kind, down.Initial) : default);
+        AdvanceTo(prober, TimeSpan.FromSeconds(2), 3);
+        AdvanceTo(prober, TimeSpan.FromSeconds(2), 4);
+        Assert.True(parent.ExpectMsg<BackendAvailabilityChanged>().Available);
+        Assert.Equal((ProxEventKinds.BackendUp, false), all.ExpectMsg<ProxEvent>() is var up ? (up.Kind, up.Initial) : default);
+    }
+
+    [Fact]
+    public void FirstCheckPasses_InitialBackendUpPublished_OnlyOnce()
+    {
+        var all = CreateTestProbe();
+        Sys.EventStream.Subscribe<ProxEvent>(all);
+        var (_, parent, _, prober) = Start();
+
+        AdvanceTo(prober, TimeSpan.FromMilliseconds(1), 1);
+        var first = all.ExpectMsg<ProxEvent>();
+        Assert.Equal((ProxEventKinds.BackendUp, true, "b1"), (first.Kind, first.Initial, first.Backend));
+        AdvanceTo(prober, TimeSpan.FromSeconds(10), 2);
+        all.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        parent.ExpectNoMsg(TimeSpan.FromMilliseconds(10));
     }
 
     [Fact]

@@ -253,7 +253,7 @@ public class NotifierTests : TestKit
     {
         var sender = new ScriptedSender();
         var relay = CreateTestProbe();
-        var notifier = Start(sender, Acknowledging with { DropRepeatedPoolState = true }, Hook("a"));
+        var notifier = Start(sender, Acknowledging with { DropRepeatedStates = true }, Hook("a"));
         var (down1, down2, up) = (Event(ProxEventKinds.PoolDown), Event(ProxEventKinds.PoolDown), Event(ProxEventKinds.PoolUp));
 
         foreach (var e in new[] { down1, down2, up }) notifier.Tell(e, relay.Ref);
