@@ -228,12 +228,21 @@ public sealed class Notifier : Persistence.TrimmingPersistentActor, IWithTimers
         if (e is not { Route: { } route, Backend: { } backend }
             || _announced.Last(AnnouncedStates.BackendKey(route, backend)) != ProxEventKinds.BackendDown) return;
         _log.Info("Backend {BackendId} in {RouteId} was announced down before the restart and is up now", backend, route);
-        var stream = Context.System.EventStream;
-        stream.Publish(ProxEvent.Create(Now, ProxEventKinds.BackendUp, route, backend,
+        Raise(ProxEvent.Create(Now, ProxEventKinds.BackendUp, route, backend,
             $"up again: {e.Detail} (it was announced down before Prox restarted)"));
         if (_announced.Last(AnnouncedStates.PoolKey(route)) == ProxEventKinds.PoolDown)
-            stream.Publish(ProxEvent.Create(Now, ProxEventKinds.PoolUp, route, null,
+            Raise(ProxEvent.Create(Now, ProxEventKinds.PoolUp, route, null,
                 $"backend {backend} is up again (the pool was announced down before Prox restarted)"));
+    }
+
+    /// <summary>Publishes an event the Notifier raised itself, and tells it to itself as well: the published copy
+    /// reaches it with itself as sender, which its <see cref="NotifierSupervision"/> back-off supervisor passes to its
+    /// own parent instead (Akka's rule for messages from the child). A second copy (cluster relay) is judged once: the
+    /// event id is remembered when stored.</summary>
+    private void Raise(ProxEvent e)
+    {
+        Context.System.EventStream.Publish(e);
+        Self.Tell(e, ActorRefs.NoSender);
     }
 
     /// <summary>Cluster mode: tells the relay that sent the event that it may forget it. Standalone events come from the
