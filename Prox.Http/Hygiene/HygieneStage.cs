@@ -6,7 +6,8 @@ using Prox.Http.Pipeline;
 namespace Prox.Http.Hygiene;
 
 /// <summary>Refuses what a reverse proxy must never pass on, before anything else looks at the request:
-/// CONNECT (405), ambiguous message framing (400) and header names that are not tokens (400).</summary>
+/// CONNECT (405), ambiguous message framing (400) and header names that are not tokens (400). First it puts back the
+/// Connection header names Kestrel dropped (<see cref="ConnectionHeaderCapture"/>), so the forwarder removes them.</summary>
 public sealed class HygieneStage : IProxyStage
 {
     /// <summary>The methods Prox forwards, for the <c>Allow</c> header of its own 405 and OPTIONS answers.</summary>
