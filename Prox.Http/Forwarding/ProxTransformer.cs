@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Prox.Actors.Routing;
 using Prox.Actors.Selection;
+using Prox.Http.Hygiene;
 using Prox.Http.Pipeline;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -174,9 +175,7 @@ internal sealed class ProxTransformer : HttpTransformer
     /// framing or Host on a peer's say-so: that is how requests get smuggled.</summary>
     private static bool IsNominatable(ReadOnlySpan<char> token) =>
         token.Length > 0
-        && !token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
-        && !token.Equals("close", StringComparison.OrdinalIgnoreCase)
-        && !token.Equals("upgrade", StringComparison.OrdinalIgnoreCase)
+        && !ConnectionHeaderCapture.IsOption(token)
         && !token.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
         && !token.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
         && !token.Equals("Host", StringComparison.OrdinalIgnoreCase);

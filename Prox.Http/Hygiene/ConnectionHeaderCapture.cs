@@ -41,17 +41,18 @@ public static class ConnectionHeaderCapture
         slot.Raw = null;
         var kept = req.Headers.Connection;
         // Kestrel only ever reduces the header to one bare option; any other value is still whole
-        if (kept.Count == 1 && IsOption(kept[0])) req.Headers.Connection = StringValues.Concat(kept, raw);
+        if (kept.Count == 1 && IsOption(kept[0].AsSpan())) req.Headers.Connection = StringValues.Concat(kept, raw);
     }
 
-    private static bool IsOption(string? value) =>
-        value is not null && (value.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
-            || value.Equals("close", StringComparison.OrdinalIgnoreCase)
-            || value.Equals("upgrade", StringComparison.OrdinalIgnoreCase));
+    /// <summary>A connection option (<c>keep-alive</c>, <c>close</c>, <c>upgrade</c>) rather than a header name.</summary>
+    public static bool IsOption(ReadOnlySpan<char> token) =>
+        token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
+        || token.Equals("close", StringComparison.OrdinalIgnoreCase)
+        || token.Equals("upgrade", StringComparison.OrdinalIgnoreCase);
 
     private static void Keep(string value)
     {
-        if (IsOption(value.Trim())) return; // nothing nominated: nothing to keep
+        if (IsOption(value.AsSpan().Trim())) return; // nothing nominated: nothing to keep
         var slot = Current.Value;
         if (slot is null) Current.Value = slot = new Slot(); // once per connection
         // several Connection lines of one request are one list (RFC 9110 §5.3)
