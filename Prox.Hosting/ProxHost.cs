@@ -32,6 +32,9 @@ public sealed class ProxHost : IAsyncDisposable
 {
     private const string AdminConnectionKey = "prox.admin";
 
+    /// <summary>A Serilog level above Fatal: a category overridden to it logs nothing and reports no level enabled.</summary>
+    private const LogEventLevel Off = (LogEventLevel)(1 + (int)LogEventLevel.Fatal);
+
     private readonly List<ListenOptions> _proxyListeners = new();
     private readonly List<ListenOptions> _adminListeners = new();
     private long _inFlight;
@@ -95,6 +98,10 @@ public sealed class ProxHost : IAsyncDisposable
             .MinimumLevel.Is(minimumLevel)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("Yarp", LogEventLevel.Error) // per-attempt failures are reported by the backend actors, not logged per request
+            // ASP.NET Core's per-request log scope and start/stop messages: a scope object and a LogContext push per
+            // request while any level is on for this category; Prox logs nothing per request here (its own boundary
+            // below logs unhandled errors)
+            .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Off)
             .Enrich.FromLogContext()
             .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}")
             .CreateLogger();
@@ -181,20 +188,35 @@ public sealed class ProxHost : IAsyncDisposable
         app.Lifetime.ApplicationStopping.Register(() => log.LogInformation(
             "Shutting down: draining {InFlight} in-flight requests (up to {DrainSeconds} s)",
             InFlight, Config.Shutdown.DrainTimeout.TotalSeconds));
-        app.Run(async ctx =>
+        app.Run(ctx =>
         {
             Interlocked.Increment(ref _inFlight);
+            var items = ctx.Features.Get<IConnectionItemsFeature>()?.Items;
+            if (items is not null && items.ContainsKey(AdminConnectionKey)) return Guarded(new ValueTask(admin(ctx)), ctx);
+            ValueTask served;
             try
             {
-                var items = ctx.Features.Get<IConnectionItemsFeature>()?.Items;
-                if (items is not null && items.ContainsKey(AdminConnectionKey))
-                    await admin(ctx);
-                else
-                    await proxy.InvokeAsync(ctx);
+                served = proxy.InvokeAsync(ctx);
+            }
+            catch (Exception e)
+            {
+                served = ValueTask.FromException(e);
+            }
+            if (!served.IsCompletedSuccessfully) return Guarded(served, ctx);
+            served.GetAwaiter().GetResult(); // a pooled ValueTask is consumed exactly once
+            Interlocked.Decrement(ref _inFlight);
+            return Task.CompletedTask;
+        });
+
+        // the boundary around a request that did not end at once: log an error, answer 500 without details, keep serving
+        async Task Guarded(ValueTask serving, HttpContext ctx)
+        {
+            try
+            {
+                await serving;
             }
             catch (Exception e) when (e is not OperationCanceledException || !ctx.RequestAborted.IsCancellationRequested)
             {
-                // the boundary: log it, answer 500 without details, keep the process serving
                 log.LogError(e, "Unhandled error serving {Method} {Path}", ctx.Request.Method, ctx.Request.Path);
                 await Problems.WriteAsync(ctx, StatusCodes.Status500InternalServerError, "Internal error",
                     "Prox failed to handle this request; the error was logged.");
@@ -203,7 +225,7 @@ public sealed class ProxHost : IAsyncDisposable
             {
                 Interlocked.Decrement(ref _inFlight);
             }
-        });
+        }
         App = app;
     }
 

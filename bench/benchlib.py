@@ -5,6 +5,9 @@
   benchlib.py check-ports P...         exit 1 (with a message) if any port is already bound on 127.0.0.1
   benchlib.py parse-wrk FILE           print "rps,p50_ms,p99_ms,requests,errors" from `wrk --latency` output
   benchlib.py summarize RAW.csv OUT.md print the markdown summary (medians + ratios) and write it to OUT.md
+  benchlib.py smaps PID                print "category kib" lines: where the process's RSS is, by mapping
+  benchlib.py counters FILE.csv        print "name value" lines from `dotnet-counters collect` csv: the sum of each
+                                       rate counter over the file (e.g. bytes allocated) and the last gauge values
 """
 import csv
 import re
@@ -190,6 +193,68 @@ def summarize(raw_path, out_path):
     return 0
 
 
+# ---------------------------------------------------------------- memory and runtime counters
+
+def smaps(pid):
+    """RSS of a process by kind of mapping, from /proc/PID/smaps (KiB)."""
+    cats = {}
+    name = ""
+    with open(f"/proc/{pid}/smaps") as fh:
+        for line in fh:
+            head = line.split()
+            if not head:
+                continue
+            if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                name = head[5] if len(head) > 5 else ""
+                continue
+            if head[0] != "Rss:":
+                continue
+            kib = int(head[1])
+            if name.startswith("/memfd:doublemapper"):
+                cat = "jit code (doublemapper)"
+            elif name.endswith(".dll"):
+                cat = "managed assemblies (.dll)"
+            elif ".so" in name:
+                cat = "native libraries (.so)"
+            elif name == "[heap]":
+                cat = "native heap ([heap])"
+            elif name.startswith("[stack"):
+                cat = "stacks"
+            elif name == "":
+                cat = "anonymous (GC heap, native arenas, thread stacks)"
+            else:
+                cat = "other files"
+            cats[cat] = cats.get(cat, 0) + kib
+    total = sum(cats.values())
+    for cat, kib in sorted(cats.items(), key=lambda kv: -kv[1]):
+        print(f"{cat}\t{kib}")
+    print(f"total\t{total}")
+    return 0
+
+
+def counters(path):
+    """dotnet-counters collect --format csv: Timestamp,Provider,Counter Name,Counter Type,Mean/Increment."""
+    sums, last = {}, {}
+    with open(path, newline="") as fh:
+        for row in csv.reader(fh):
+            if len(row) < 5 or row[0] == "Timestamp":
+                continue
+            name, kind = row[2], row[3]
+            try:
+                v = float(row[4])
+            except ValueError:
+                continue
+            if kind.lower().startswith("rate"):
+                sums[name] = sums.get(name, 0.0) + v
+            else:
+                last[name] = v
+    for name, v in sorted(sums.items()):
+        print(f"{name} [sum]\t{v:.0f}")
+    for name, v in sorted(last.items()):
+        print(f"{name} [last]\t{v:.0f}")
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -207,6 +272,10 @@ def main(argv):
         return parse_wrk(argv[2])
     if cmd == "summarize":
         return summarize(argv[2], argv[3])
+    if cmd == "smaps":
+        return smaps(int(argv[2]))
+    if cmd == "counters":
+        return counters(argv[2])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -38,6 +38,11 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         public static readonly RotateLatencyWindow Instance = new();
     }
 
+    private sealed record FoldTally
+    {
+        public static readonly FoldTally Instance = new();
+    }
+
     private sealed record ProbeNow
     {
         public static readonly ProbeNow Instance = new();
@@ -81,6 +86,11 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         _recoveryCfg = runner is null ? null : _live.Config.Recovery;
 
         Receive<RequestOutcome>(OnOutcome);
+        Receive<TallyDue>(_ =>
+        {
+            if (!Timers.IsTimerActive("fold")) Timers.StartSingleTimer("fold", FoldTally.Instance, OutcomeTally.FoldDelay);
+        });
+        Receive<FoldTally>(_ => Fold());
         Receive<RecordOutcomes>(OnOutcomes);
         Receive<ReturnFromEjection>(_ => Apply(GuardTracker.OnReturnTimer(Guard, Now)));
         Receive<BreakerTimer>(_ => Apply(GuardTracker.OnBreakerTimer(Guard, Now, _guardCfg)));
@@ -89,8 +99,16 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         Receive<ProbeOutcome>(OnProbeOutcome);
         Receive<RecoveryDue>(_ => ApplyRecovery(RecoveryPolicy.OnTimer(_m.Recovery, Now, _recoveryCfg!, Random.Shared.NextDouble())));
         Receive<RecoveryActionCompleted>(c => ApplyRecovery(RecoveryPolicy.OnActionResult(_m.Recovery, c.Attempt, c.Result, Now, _recoveryCfg!)));
-        Receive<RotateLatencyWindow>(_ => _m.Latency.Rotate());
-        Receive<GetBackendStatus>(_ => Sender.Tell(BackendStatusView.Of(_m, Guard, Available, _guardCfg, _recoveryCfg, Now)));
+        Receive<RotateLatencyWindow>(_ =>
+        {
+            Fold();
+            _m.Latency.Rotate();
+        });
+        Receive<GetBackendStatus>(_ =>
+        {
+            Fold();
+            Sender.Tell(BackendStatusView.Of(_m, Guard, Available, _guardCfg, _recoveryCfg, Now));
+        });
         Receive<InjectFault>(f => throw new InjectedFaultException(f.Reason));
     }
 
@@ -123,6 +141,8 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         }
         // a new incarnation re-arms the timers its predecessor's state needs
         ApplyState(GuardTracker.OnRestart(Guard, Now, _guardCfg));
+        // and takes what the request path counted meanwhile (a fold due for its predecessor asks nobody else)
+        Fold();
         if (_recoveryCfg is not null) ApplyRecovery(RecoveryPolicy.OnRestart(_m.Recovery, Now, _recoveryCfg));
         if (_m.Crashes.TakePending() is { } crash)
         {
@@ -146,6 +166,8 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
 
     private void OnOutcome(RequestOutcome o)
     {
+        // the answers counted before this outcome come first: a success between two failures breaks their streak
+        if (o.AnsweredBefore >= 0) Fold(o.AnsweredBefore);
         _m.Requests++;
         if (o.Kind is OutcomeKind.Success or OutcomeKind.GatewayStatus)
         {
@@ -157,13 +179,43 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         Apply(GuardTracker.OnOutcome(Guard, o, Now, _guardCfg));
     }
 
+    /// <summary>
+    /// Takes what the request path counted on the tally since the last fold: counters and latency now, and for the
+    /// guard the answers up to <paramref name="upTo"/> (all of them unless a failure reported how many preceded it).
+    /// </summary>
+    private void Fold(long upTo = long.MaxValue)
+    {
+        var d = _m.Tally.Fold(_live.Tally, _m.Latency);
+        _m.Requests += d.Count;
+        if (d.Answered > 0) _live.EwmaMicros = _m.Latency.EwmaMicros;
+        var news = _m.Tally.GuardNews(upTo);
+        if (news > 0) Apply(GuardTracker.OnAnswered(Guard, news, Now, _guardCfg));
+    }
+
     /// <summary>Cluster mode: another node's outcomes, replayed in order as if each had been told on its own.</summary>
     private void OnOutcomes(RecordOutcomes batch)
     {
         foreach (var run in batch.Runs)
         {
-            var outcome = new RequestOutcome(run.Kind, run.Status, TimeSpan.FromMicroseconds(run.MeanLatencyMicros));
-            for (var i = 0; i < run.Count; i++) OnOutcome(outcome);
+            var latency = TimeSpan.FromMicroseconds(run.MeanLatencyMicros);
+            switch (run.Kind)
+            {
+                // answers and departed clients, folded on the other node: taken whole, as a local fold would
+                case OutcomeKind.Success:
+                    _m.Requests += run.Count;
+                    _m.Latency.AddToBucket(LatencyStats.BucketOf(latency.Ticks), run.Count);
+                    _m.Latency.MoveEwma(latency, run.Count);
+                    _live.EwmaMicros = _m.Latency.EwmaMicros;
+                    Apply(GuardTracker.OnAnswered(Guard, run.Count, Now, _guardCfg));
+                    break;
+                case OutcomeKind.ClientAbort:
+                    _m.Requests += run.Count;
+                    break;
+                default:
+                    var outcome = new RequestOutcome(run.Kind, run.Status, latency);
+                    for (var i = 0; i < run.Count; i++) OnOutcome(outcome);
+                    break;
+            }
         }
     }
 

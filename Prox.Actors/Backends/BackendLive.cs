@@ -4,8 +4,8 @@ namespace Prox.Actors.Backends;
 
 /// <summary>
 /// The few live values of a backend that the request path reads or updates without a message:
-/// the exact in-flight count (Interlocked, written by requests) and the latency EWMA (written only
-/// by the backend's actor). One instance lives as long as the backend; every snapshot points to it.
+/// the exact in-flight count and the outcome tally (Interlocked, written by requests) and the latency EWMA
+/// (written only by the backend's actor). One instance lives as long as the backend; every snapshot points to it.
 /// </summary>
 public sealed class BackendLive
 {
@@ -42,6 +42,28 @@ public sealed class BackendLive
     /// <summary>Sets <see cref="Mailbox"/> only if nobody has yet (the actor may start before its creator gets here).</summary>
     public void OfferMailbox(Akka.Actor.IActorRef fallback) =>
         Interlocked.CompareExchange(ref _mailbox, fallback, Akka.Actor.ActorRefs.Nobody);
+
+    /// <summary>Ordinary outcomes counted here by the request path; the backend's actor folds them.</summary>
+    public OutcomeTally Tally { get; } = new();
+
+    /// <summary>
+    /// Reports how one attempt on this backend ended. An answer that is not a gateway failure, and a client that
+    /// left, are counted on <see cref="Tally"/> (no message; the actor folds them within
+    /// <see cref="OutcomeTally.FoldDelay"/>). A failure, and any breaker trial, is told to <see cref="Mailbox"/> at once,
+    /// with how many answers came before it.
+    /// </summary>
+    /// <param name="trial">The half-open permits the request held, when it was a breaker trial.</param>
+    public void Report(OutcomeKind kind, int status, TimeSpan latency, Breaker.HalfOpenPermits? trial = null)
+    {
+        if (trial is null && kind is OutcomeKind.Success or OutcomeKind.ClientAbort)
+        {
+            var due = kind == OutcomeKind.Success ? Tally.AddAnswered(latency) : Tally.AddAborted();
+            if (due) Mailbox.Tell(TallyDue.Instance, Akka.Actor.ActorRefs.NoSender);
+            return;
+        }
+        Mailbox.Tell(new RequestOutcome(kind, status, latency) { Trial = trial, AnsweredBefore = Tally.Answered },
+            Akka.Actor.ActorRefs.NoSender);
+    }
 
     public int InFlight => Volatile.Read(ref _inFlight);
 

@@ -24,6 +24,9 @@ public sealed class BackendMemory
     public long Requests { get; set; }
     public long Failures { get; set; }
     public LatencyStats Latency { get; } = new();
+
+    /// <summary>What the actor has folded of <see cref="BackendLive.Tally"/>.</summary>
+    public TallyCursor Tally { get; } = new();
     public PassiveState Passive { get; set; } = PassiveState.Initial;
     public BreakerState Breaker { get; set; } = BreakerState.Initial;
 

@@ -20,9 +20,15 @@ public enum OutcomeKind : byte
     ClientAbort,
 }
 
-/// <summary>Sent by the request path (Tell) after every attempt on a backend.</summary>
+/// <summary>How one attempt on a backend ended: told by the request path for failures and breaker trials
+/// (<see cref="BackendLive.Report"/>; other outcomes are counted on the backend's <see cref="OutcomeTally"/>).</summary>
 public sealed record RequestOutcome(OutcomeKind Kind, int Status, TimeSpan Latency)
 {
+    /// <summary>The backend's <see cref="OutcomeTally.Answered"/> when this outcome was reported: the actor lets the
+    /// guard hear of those answers first, so a success between two failures still breaks their streak. -1 (the
+    /// default): not from this node's request path (a test, or another node's batch); the tally is not consulted.</summary>
+    public long AnsweredBefore { get; init; } = -1;
+
     /// <summary>Set when the request was a half-open breaker trial: the permits it was admitted by, so the
     /// breaker counts only trials of its current half-open period.</summary>
     public Breaker.HalfOpenPermits? Trial { get; init; }

@@ -71,6 +71,19 @@ public static class GuardTracker
         return cfg.Breaker is { } breaker ? BreakerOutcome(s, o, now, breaker, cfg) : PassiveOutcome(s, o, now, cfg.Passive);
     }
 
+    /// <summary>
+    /// Applies <paramref name="count"/> answered requests (not trials, not gateway failures) folded from the request
+    /// path's tally: the failure streak ends, probation ends, and a closed breaker counts them in its window. No
+    /// event and no timer: an answer never ejects, opens or closes anything.
+    /// </summary>
+    public static GuardStep OnAnswered(GuardState s, long count, DateTimeOffset now, GuardSettings cfg)
+    {
+        if (count <= 0) return GuardStep.Same(s);
+        return GuardStep.Same(cfg.Breaker is { } breaker
+            ? s with { Breaker = CircuitBreaker.OnAnswered(s.Breaker, (int)Math.Min(count, int.MaxValue), now, breaker) }
+            : s with { Passive = PassiveEjection.OnSuccess(s.Passive) });
+    }
+
     /// <summary>The ejection timer fired: the backend returns on probation, or the timer fired a tick early.</summary>
     public static GuardStep OnReturnTimer(GuardState s, DateTimeOffset now)
     {
@@ -149,6 +162,8 @@ public static class GuardTracker
         // while half-open only this period's trials count: anything else was admitted before the breaker opened
         if (before.Mode == BreakerMode.HalfOpen && (o.Trial is null || !ReferenceEquals(o.Trial, s.Trials))) return GuardStep.Same(s);
         var after = CircuitBreaker.OnResult(before, !o.IsBackendFailure, now, breaker);
+        // the reason is words for an event: only built when the mode changes
+        if (before.Mode == after.Mode && before.Openings == after.Openings) return GuardStep.Same(s with { Breaker = after });
         var why = before.Mode == BreakerMode.HalfOpen
             ? $"trial request {(o.IsBackendFailure ? "failed" : "succeeded")} ({o.Kind})"
             : before.ConsecutiveFailures + 1 >= breaker.ConsecutiveFailures && breaker.ConsecutiveFailures > 0

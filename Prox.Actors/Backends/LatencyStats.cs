@@ -24,7 +24,8 @@ public sealed class LatencyStats
     private const int LinearLimit = 2 * SubBuckets;      // ticks below this are counted exactly
     private const int MaxExponent = 29;                  // highest power of two covered: [2^29, 2^30)
     private const long MaxTicks = (1L << (MaxExponent + 1)) - 1;
-    private const int BucketCount = LinearLimit + (MaxExponent - SubBucketBits) * SubBuckets;
+    /// <summary>Buckets of the histogram (also those of <see cref="OutcomeTally"/>).</summary>
+    internal const int BucketCount = LinearLimit + (MaxExponent - SubBucketBits) * SubBuckets;
 
     private long[] _current = new long[BucketCount];
     private long[] _previous = new long[BucketCount];
@@ -58,6 +59,29 @@ public sealed class LatencyStats
         _currentCount++;
     }
 
+    /// <summary>Adds <paramref name="count"/> samples to one bucket: a fold of the request path's
+    /// <see cref="OutcomeTally"/>, whose histogram has these buckets. The EWMA moves with <see cref="MoveEwma"/>.</summary>
+    internal void AddToBucket(int bucket, long count)
+    {
+        _current[bucket] += count;
+        _currentCount += count;
+    }
+
+    /// <summary>Moves the EWMA as <paramref name="count"/> samples of <paramref name="mean"/> one after another would:
+    /// the newest sample's weight compounds to <c>1 - (1 - Alpha)^count</c>.</summary>
+    internal void MoveEwma(TimeSpan mean, long count)
+    {
+        if (count <= 0) return;
+        var ms = Math.Max(0, mean.Ticks) / (double)TimeSpan.TicksPerMillisecond;
+        if (!_hasEwma)
+        {
+            _ewmaMs = ms;
+            _hasEwma = true;
+            return;
+        }
+        _ewmaMs += (1 - Math.Pow(1 - Alpha, Math.Min(count, 1000))) * (ms - _ewmaMs);
+    }
+
     /// <summary>The <paramref name="q"/>-quantile (0..1, e.g. 0.99) in milliseconds over the current and
     /// previous window; 0 when both are empty.</summary>
     public double Percentile(double q)
@@ -84,7 +108,8 @@ public sealed class LatencyStats
         _currentCount = 0;
     }
 
-    private static int BucketOf(long ticks)
+    /// <summary>The histogram bucket of a latency of <paramref name="ticks"/> (100 ns each).</summary>
+    internal static int BucketOf(long ticks)
     {
         if (ticks < LinearLimit) return (int)ticks;
         if (ticks > MaxTicks) ticks = MaxTicks;

@@ -24,6 +24,16 @@ public static class CircuitBreaker
             _ => ClosedResult(s, ok, now, cfg),
         };
 
+    /// <summary>
+    /// Applies <paramref name="count"/> answered requests that were not trials (folded from the request path's tally):
+    /// while closed they end the failure streak and count in the window; open or half-open, they were admitted before
+    /// it opened and say nothing about the backend now.
+    /// </summary>
+    public static BreakerState OnAnswered(BreakerState s, int count, DateTimeOffset now, BreakerConfig cfg) =>
+        s.Mode != BreakerMode.Closed || count <= 0
+            ? s
+            : s with { ConsecutiveFailures = 0, Window = s.Window.Record(count, 0, now, cfg) };
+
     /// <summary>Moves an open breaker to half-open once <see cref="BreakerState.OpenUntil"/> has passed.</summary>
     public static BreakerState OnTimer(BreakerState s, DateTimeOffset now, BreakerConfig cfg) =>
         s.Mode == BreakerMode.Open && s.OpenUntil is { } until && until <= now ? HalfOpen(s) : s;

@@ -35,7 +35,11 @@ public sealed class FailureWindow
     public int BucketCount => _buckets.Length;
 
     /// <summary>Returns a window that also counts one result at <paramref name="now"/>.</summary>
-    public FailureWindow Record(bool ok, DateTimeOffset now, BreakerConfig cfg)
+    public FailureWindow Record(bool ok, DateTimeOffset now, BreakerConfig cfg) => Record(1, ok ? 0 : 1, now, cfg);
+
+    /// <summary>Returns a window that also counts <paramref name="total"/> results, <paramref name="failures"/> of them
+    /// failed, at <paramref name="now"/>.</summary>
+    public FailureWindow Record(int total, int failures, DateTimeOffset now, BreakerConfig cfg)
     {
         var (count, ticks) = Shape(cfg);
         // a reload that changed the window length invalidates the bucket layout: start over
@@ -47,8 +51,8 @@ public sealed class FailureWindow
         var slot = (int)(epoch % count);
         var current = buckets[slot];
         var bucket = current.Epoch == epoch && current.Total > 0
-            ? current with { Total = current.Total + 1, Failures = current.Failures + (ok ? 0 : 1) }
-            : new Bucket(epoch, 1, ok ? 0 : 1); // the slot held an expired bucket: reuse it
+            ? current with { Total = current.Total + total, Failures = current.Failures + failures }
+            : new Bucket(epoch, total, failures); // the slot held an expired bucket: reuse it
         return new FailureWindow(buckets.SetItem(slot, bucket), ticks);
     }
 

@@ -31,6 +31,11 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
         public static readonly Flush Instance = new();
     }
 
+    private sealed record FoldTally
+    {
+        public static readonly FoldTally Instance = new();
+    }
+
     private sealed record Resubscribe
     {
         public static readonly Resubscribe Instance = new();
@@ -55,6 +60,11 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
         _m = memory;
         _stats = stats;
         Receive<RequestOutcome>(OnOutcome);
+        Receive<TallyDue>(_ =>
+        {
+            if (!Timers.IsTimerActive("fold")) Timers.StartSingleTimer("fold", FoldTally.Instance, OutcomeTally.FoldDelay);
+        });
+        Receive<FoldTally>(_ => Fold());
         Receive<Flush>(_ => SendBatch());
         Receive<Resubscribe>(_ => Subscribe());
         Receive<BackendStateUpdate>(OnUpdate);
@@ -72,6 +82,7 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _m.Live.Mailbox = Self;
+        Fold();
         Subscribe();
         Timers.StartPeriodicTimer("subscribe", Resubscribe.Instance, ResubscribeEvery);
         // until the owner answers, the route goes on from what this backend's previous link last told it
@@ -80,6 +91,7 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        Fold();
         SendBatch();
         _region.Tell(new BackendUnsubscribe(_entityId));
     }
@@ -96,8 +108,30 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
         _region.Tell(new BackendSubscribe(_entityId, _fingerprint));
     }
 
+    /// <summary>Takes what the request path counted on the tally: this node's counters and latency, and for the owner a
+    /// run of answers (up to <paramref name="upTo"/>, a failure's <see cref="RequestOutcome.AnsweredBefore"/>) in the
+    /// next batch, so it hears them in order with the failures.</summary>
+    private void Fold(long upTo = long.MaxValue)
+    {
+        var d = _m.Tally.Fold(_m.Live.Tally, _m.Latency);
+        _m.Requests += d.Count;
+        if (d.Answered > 0) _m.Live.EwmaMicros = _m.Latency.EwmaMicros;
+        _batch.AddRun(OutcomeKind.ClientAbort, d.Aborted, TimeSpan.Zero);
+        _batch.AddRun(OutcomeKind.Success, _m.Tally.GuardNews(upTo),
+            d.Answered > 0 ? d.MeanLatency : TimeSpan.FromMilliseconds(_m.Latency.EwmaMs));
+        if (_batch.Count > 0) FlushWithin(_batch.HasFailure ? FailureFlush : SuccessFlush);
+    }
+
+    private void FlushWithin(TimeSpan due)
+    {
+        if (_flushIn is { } pending && pending <= due) return;
+        _flushIn = due;
+        Timers.StartSingleTimer("flush", Flush.Instance, due);
+    }
+
     private void OnOutcome(RequestOutcome o)
     {
+        if (o.AnsweredBefore >= 0) Fold(o.AnsweredBefore);
         _m.Requests++;
         if (o.IsBackendFailure) _m.Failures++;
         if (o.Kind is OutcomeKind.Success or OutcomeKind.GatewayStatus)
@@ -113,10 +147,7 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
             return;
         }
         _batch.Add(o.Kind, o.Status, o.Latency);
-        var due = _batch.HasFailure ? FailureFlush : SuccessFlush;
-        if (_flushIn is { } pending && pending <= due) return;
-        _flushIn = due;
-        Timers.StartSingleTimer("flush", Flush.Instance, due);
+        FlushWithin(_batch.HasFailure ? FailureFlush : SuccessFlush);
     }
 
     private void SendBatch()

@@ -37,6 +37,16 @@ public sealed class OutcomeBatcher
         _runs.Add(new OutcomeRun(kind, status, 1, micros));
     }
 
+    /// <summary>Appends <paramref name="count"/> outcomes of one kind at once (a fold of the request path's tally), all
+    /// with the same mean latency. Not a failure kind: those are added one by one with <see cref="Add"/>.</summary>
+    public void AddRun(OutcomeKind kind, long count, TimeSpan meanLatency)
+    {
+        if (count <= 0) return;
+        Count += (int)Math.Min(count, int.MaxValue - Count);
+        _latencySum = 0; // a run added whole is never extended by Add
+        _runs.Add(new OutcomeRun(kind, 0, (int)Math.Min(count, int.MaxValue), (long)meanLatency.TotalMicroseconds));
+    }
+
     /// <summary>The runs collected so far; starts a new batch.</summary>
     public ImmutableArray<OutcomeRun> Take()
     {

@@ -27,7 +27,10 @@ public sealed class RouteTable
     public ImmutableArray<RouteSlot> Slots { get; }
 
     /// <param name="host">The request host without port (any case).</param>
-    public RouteMatchResult? Match(string host, string path)
+    public RouteMatchResult? Match(string host, string path) => Match(host.AsSpan(), path);
+
+    /// <param name="host">The request host without port (any case).</param>
+    public RouteMatchResult? Match(ReadOnlySpan<char> host, string path)
     {
         foreach (var e in _ordered)
         {
@@ -63,16 +66,16 @@ public sealed class RouteTable
 
     private sealed record Entry(RouteSlot Slot, string Prefix, string? HostPattern, int HostRank)
     {
-        public bool MatchesHost(string host)
+        public bool MatchesHost(ReadOnlySpan<char> host)
         {
             if (HostPattern is null) return true;
             if (HostPattern.StartsWith("*.", StringComparison.Ordinal))
             {
                 // "*.example.com" matches "a.example.com" and "a.b.example.com", not "example.com"
                 var suffix = HostPattern.AsSpan(1);
-                return host.Length > suffix.Length && host.AsSpan().EndsWith(suffix, StringComparison.OrdinalIgnoreCase);
+                return host.Length > suffix.Length && host.EndsWith(suffix, StringComparison.OrdinalIgnoreCase);
             }
-            return string.Equals(host, HostPattern, StringComparison.OrdinalIgnoreCase);
+            return host.Equals(HostPattern, StringComparison.OrdinalIgnoreCase);
         }
     }
 }

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
-using Akka.Actor;
 using Prox.Actors.Backends;
 using Prox.Actors.Config;
 using Prox.Actors.Routing;
@@ -15,8 +15,8 @@ namespace Prox.Http.Forwarding;
 
 /// <summary>
 /// The one way a request reaches a backend: select from the route snapshot, forward through YARP, classify the
-/// outcome, retry on another backend when the route allows it, and report every attempt to the backend's actor
-/// with a Tell. Awaits no actor. The forward stage, the cache (misses, revalidations, background refreshes) and the
+/// outcome, retry on another backend when the route allows it, and report every attempt to the backend
+/// (<see cref="BackendLive.Report"/>: a count for an answer, a Tell for a failure). Awaits no actor. The forward stage, the cache (misses, revalidations, background refreshes) and the
 /// coalescing leader all call it; it calls nothing back.
 /// </summary>
 public sealed class Forwarder
@@ -39,7 +39,8 @@ public sealed class Forwarder
     /// <param name="holdBackAlways">Statuses held back even on the last attempt, because the caller has something
     /// better to answer with (the cache's stale entry: RFC 5861 §4's 500, 502, 503, 504). Default: none.</param>
     /// <param name="revalidate">An expired entry's validators: asked for conditionally (a 304 is held back).</param>
-    public async Task<ProxyFailure> ForwardAsync(ProxyContext pc, string? cacheLabel = null,
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // its state is large: reused, not allocated per request
+    public async ValueTask<ProxyFailure> ForwardAsync(ProxyContext pc, string? cacheLabel = null,
         ImmutableArray<int> holdBackAlways = default, Revalidation? revalidate = null)
     {
         var ctx = pc.Http;
@@ -119,7 +120,8 @@ public sealed class Forwarder
                 timer?.Return();
             }
             var elapsed = Stopwatch.GetElapsedTime(t0);
-            backend.Live.Mailbox.Tell(new RequestOutcome(kind, transformer.BackendStatus, elapsed) { Trial = trial }, ActorRefs.NoSender);
+            // an answer is counted on the backend's tally; a failure or a trial is told to its actor at once
+            backend.Live.Report(kind, transformer.BackendStatus, elapsed, trial);
 
             if (failure == ProxyFailureKind.None) return default; // the response went to the client
             if (failure == ProxyFailureKind.Client) return new ProxyFailure(ProxyFailureKind.Client); // the client left or broke its request; nothing to say

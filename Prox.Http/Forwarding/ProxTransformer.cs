@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -75,8 +76,7 @@ internal sealed class ProxTransformer : HttpTransformer
 
         proxyRequest.Headers.Host = _route.Config.PreserveHost ? req.Host.Value : null;
 
-        var peer = ctx.Connection.RemoteIpAddress;
-        var peerText = peer is null ? "unknown" : (peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer).ToString();
+        var peerText = PeerText(ctx.Connection.RemoteIpAddress);
         proxyRequest.Headers.Remove(XForwardedFor);
         proxyRequest.Headers.Remove(XForwardedProto);
         proxyRequest.Headers.Remove(XForwardedHost);
@@ -179,6 +179,21 @@ internal sealed class ProxTransformer : HttpTransformer
         && !token.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
         && !token.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
         && !token.Equals("Host", StringComparison.OrdinalIgnoreCase);
+
+    // the last peer address this thread wrote, and its text: clients send many requests (and open many connections)
+    // from one address, so most requests reuse the string instead of formatting a new one
+    [ThreadStatic] private static IPAddress? _lastPeer;
+    [ThreadStatic] private static string? _lastPeerText;
+
+    /// <summary>The peer's address as X-Forwarded-For has it (IPv4 for an IPv4-mapped IPv6 address).</summary>
+    internal static string PeerText(IPAddress? peer)
+    {
+        if (peer is null) return "unknown";
+        if (_lastPeerText is { } text && peer.Equals(_lastPeer)) return text;
+        text = (peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer).ToString();
+        (_lastPeer, _lastPeerText) = (peer, text);
+        return text;
+    }
 
     private static string Chain(StringValues existing, string value) =>
         StringValues.IsNullOrEmpty(existing) ? value : string.Join(", ", existing.ToArray()) + ", " + value;

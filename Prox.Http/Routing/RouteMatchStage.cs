@@ -26,7 +26,7 @@ public sealed class RouteMatchStage(ProxRuntime rt) : IProxyStage
         }
 
         var req = http.Request;
-        var found = rt.Store.Table.Match(req.Host.Host, req.Path.Value ?? "/");
+        var found = rt.Store.Table.Match(HostOf(req.Host.Value), req.Path.Value ?? "/");
         if (found is not { } match || (IsAbsoluteForm(http) && !match.ByHost))
         {
             return new ValueTask(Problems.WriteAsync(http, StatusCodes.Status404NotFound, "No route",
@@ -42,6 +42,21 @@ public sealed class RouteMatchStage(ProxRuntime rt) : IProxyStage
 
         ctx.SetRoute(match.Slot, snap, match.Prefix);
         return next(ctx);
+    }
+
+    /// <summary>The host of a Host header value without its port, as <see cref="HostString.Host"/> has it (an IPv6
+    /// literal keeps its brackets), without allocating a string.</summary>
+    internal static ReadOnlySpan<char> HostOf(string? value)
+    {
+        if (string.IsNullOrEmpty(value)) return default;
+        var span = value.AsSpan();
+        if (span[0] == '[')
+        {
+            var close = span.IndexOf(']');
+            return close < 0 ? span : span[..(close + 1)];
+        }
+        var colon = span.IndexOf(':');
+        return colon < 0 ? span : span[..colon];
     }
 
     private static bool IsAbsoluteForm(HttpContext ctx)

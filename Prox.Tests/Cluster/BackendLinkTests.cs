@@ -67,13 +67,37 @@ public sealed class BackendLinkTests : TestKit
         link.Tell(Ok(10));
         link.Tell(new RequestOutcome(OutcomeKind.ConnectFailure, 0, TimeSpan.FromMilliseconds(1)));
         AwaitCondition(() => memory.Failures == 1);
-        Scheduler.Advance(BackendLink.FailureFlush);
-        var batch = region.ExpectMsg<OutcomeBatch>();
-        Assert.Equal([OutcomeKind.Success, OutcomeKind.ConnectFailure], batch.Runs.Select(r => r.Kind).ToArray());
+        // the link counts the failure just before it arms the flush timer: advance until the timer was armed in time
+        OutcomeBatch? batch = null;
+        AwaitAssert(() =>
+        {
+            Scheduler.Advance(BackendLink.FailureFlush);
+            batch = region.ExpectMsg<OutcomeBatch>(TimeSpan.FromMilliseconds(50));
+        }, TimeSpan.FromSeconds(3), TimeSpan.Zero);
+        Assert.Equal([OutcomeKind.Success, OutcomeKind.ConnectFailure], batch!.Runs.Select(r => r.Kind).ToArray());
         // nothing left for the slow flush
         Scheduler.Advance(BackendLink.SuccessFlush);
         region.FishForMessage<BackendSubscribe>(m => m is BackendSubscribe);
         region.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+    }
+
+    [Fact]
+    public void TalliedAnswers_GoAsOneRun_BeforeTheFailureThatFollowedThem()
+    {
+        var (_, _, region, memory, _) = Start();
+        for (var i = 0; i < 3; i++) memory.Live.Report(OutcomeKind.Success, 200, TimeSpan.FromMilliseconds(20));
+        memory.Live.Report(OutcomeKind.ConnectFailure, 0, TimeSpan.FromMilliseconds(1));
+        AwaitCondition(() => memory.Failures == 1);
+        OutcomeBatch? batch = null;
+        AwaitAssert(() =>
+        {
+            Scheduler.Advance(BackendLink.FailureFlush);
+            batch = region.ExpectMsg<OutcomeBatch>(TimeSpan.FromMilliseconds(50));
+        }, TimeSpan.FromSeconds(3), TimeSpan.Zero);
+        Assert.Equal([new OutcomeRun(OutcomeKind.Success, 0, 3, 20_000), new OutcomeRun(OutcomeKind.ConnectFailure, 0, 1, 1000)],
+            batch!.Runs.ToArray());
+        Assert.Equal(4, memory.Requests);
+        Assert.True(memory.Live.EwmaMicros > 0);
     }
 
     [Fact]
