@@ -37,7 +37,6 @@ public sealed class ProxHost : IAsyncDisposable
 
     private readonly List<ListenOptions> _proxyListeners = new();
     private readonly List<ListenOptions> _adminListeners = new();
-    private long _inFlight;
     private ShardedBackendActors? _sharded;
 
     private ProxHost(ProxConfig config, string? configPath, TimeProvider time)
@@ -50,8 +49,9 @@ public sealed class ProxHost : IAsyncDisposable
     /// <summary>The clock of the request path's time-based decisions (the response cache's TTLs).</summary>
     public TimeProvider Time { get; }
 
-    /// <summary>Requests (proxy and admin) being served now.</summary>
-    public long InFlight => Interlocked.Read(ref _inFlight);
+    /// <summary>Requests at a backend now (forwarded, not yet answered): what a graceful shutdown waits for. Summed
+    /// from the backends' own in-flight counts when asked, so the request path keeps no counter of its own.</summary>
+    public long InFlight => Store.InFlight;
 
     /// <summary>The config Prox started with (a reload changes <see cref="ProxRuntime.Config"/>, not this).</summary>
     public ProxConfig Config { get; }
@@ -188,44 +188,14 @@ public sealed class ProxHost : IAsyncDisposable
         app.Lifetime.ApplicationStopping.Register(() => log.LogInformation(
             "Shutting down: draining {InFlight} in-flight requests (up to {DrainSeconds} s)",
             InFlight, Config.Shutdown.DrainTimeout.TotalSeconds));
+        // per request: no counter, no wrapper (the pipeline is its own boundary); the admin plane gets the wrapper
         app.Run(ctx =>
         {
-            Interlocked.Increment(ref _inFlight);
             var items = ctx.Features.Get<IConnectionItemsFeature>()?.Items;
-            if (items is not null && items.ContainsKey(AdminConnectionKey)) return Guarded(new ValueTask(admin(ctx)), ctx);
-            ValueTask served;
-            try
-            {
-                served = proxy.InvokeAsync(ctx);
-            }
-            catch (Exception e)
-            {
-                served = ValueTask.FromException(e);
-            }
-            if (!served.IsCompletedSuccessfully) return Guarded(served, ctx);
-            served.GetAwaiter().GetResult(); // a pooled ValueTask is consumed exactly once
-            Interlocked.Decrement(ref _inFlight);
-            return Task.CompletedTask;
+            return items is not null && items.ContainsKey(AdminConnectionKey)
+                ? Boundary.GuardAsync(new ValueTask(admin(ctx)), ctx, log)
+                : proxy.InvokeAsync(ctx);
         });
-
-        // the boundary around a request that did not end at once: log an error, answer 500 without details, keep serving
-        async Task Guarded(ValueTask serving, HttpContext ctx)
-        {
-            try
-            {
-                await serving;
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !ctx.RequestAborted.IsCancellationRequested)
-            {
-                log.LogError(e, "Unhandled error serving {Method} {Path}", ctx.Request.Method, ctx.Request.Path);
-                await Problems.WriteAsync(ctx, StatusCodes.Status500InternalServerError, "Internal error",
-                    "Prox failed to handle this request; the error was logged.");
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _inFlight);
-            }
-        }
         App = app;
     }
 

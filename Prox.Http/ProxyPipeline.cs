@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Prox.Http.Errors;
 using Prox.Http.Cache;
 using Prox.Http.Dedup;
 using Prox.Http.Forwarding;
@@ -42,12 +44,14 @@ namespace Prox.Http;
 public sealed class ProxyPipeline
 {
     private readonly ProxRuntime _rt;
+    private readonly ILogger _log;
     private readonly ProxyStageDelegate _first;
 
-    public ProxyPipeline(ProxRuntime rt, HygieneStage hygiene, RouteMatchStage routeMatch, TraceStage trace, LimitsStage limits,
-        CacheStage cache, DedupStage dedup, ForwardStage forward)
+    public ProxyPipeline(ProxRuntime rt, ILogger<ProxyPipeline> log, HygieneStage hygiene, RouteMatchStage routeMatch,
+        TraceStage trace, LimitsStage limits, CacheStage cache, DedupStage dedup, ForwardStage forward)
     {
         _rt = rt;
+        _log = log;
         Stages = [hygiene, routeMatch, trace, limits, cache, dedup, forward];
         _first = Link(Stages);
     }
@@ -55,11 +59,26 @@ public sealed class ProxyPipeline
     /// <summary>The stages in the order a request meets them.</summary>
     public IReadOnlyList<IProxyStage> Stages { get; }
 
-    /// <summary>Serves one request on a proxy listener.</summary>
-    public ValueTask InvokeAsync(HttpContext http)
+    /// <summary>
+    /// Serves one request on a proxy listener, inside the <see cref="Boundary"/>: an error no stage handled is logged
+    /// and answered 500. A forwarded request's task answers its own errors, so it goes to the server as it is; only
+    /// other pending work (cache, coalescing) gets a wrapper.
+    /// </summary>
+    public Task InvokeAsync(HttpContext http)
     {
         var trusted = _rt.TrustedProxies.IsTrusted(http.Connection.RemoteIpAddress);
-        return _first(new ProxyContext(http, RequestIds.Resolve(http.Request, trusted), trusted));
+        var ctx = new ProxyContext(http, RequestIds.Resolve(http.Request, trusted), trusted);
+        ValueTask served;
+        try
+        {
+            served = _first(ctx);
+        }
+        catch (Exception e) when (Boundary.Catches(e, http))
+        {
+            return Boundary.AnswerAsync(http, e, _log);
+        }
+        if (served.IsCompletedSuccessfully) return Task.CompletedTask;
+        return ctx.AnswersOwnErrors ? served.AsTask() : Boundary.GuardAsync(served, http, _log);
     }
 
     /// <summary>Links the stages back to front, so each one's <c>next</c> is the rest of the list.</summary>

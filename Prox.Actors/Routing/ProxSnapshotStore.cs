@@ -12,6 +12,9 @@ public sealed class ProxSnapshotStore
 
     public RouteTable Table => _table;
 
+    /// <summary>Requests at a backend of any route now; summed when asked (for the shutdown log).</summary>
+    public long InFlight => _table.Slots.Sum(s => s.InFlight);
+
     private volatile Config.ProxConfig? _applied;
 
     /// <summary>The config whose routes are applied (set by the RouteManager; survives its restarts).</summary>

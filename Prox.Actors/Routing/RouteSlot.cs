@@ -28,6 +28,9 @@ public sealed class RouteSlot
 
     private readonly ConcurrentDictionary<string, BackendMemory> _backends = new();
 
+    /// <summary>Requests at this route's backends now (those that ever had memory here); summed when asked.</summary>
+    public long InFlight => _backends.Values.Sum(m => (long)m.Live.InFlight);
+
     /// <summary>Crashes of the route's actor; the next incarnation reports the last one.</summary>
     public CrashLedger Crashes { get; } = new();
 

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Prox.Http.Pipeline;
 
 namespace Prox.Http.Forwarding;
@@ -6,11 +5,10 @@ namespace Prox.Http.Forwarding;
 /// <summary>The last stage: forwards the request with the <see cref="Forwarder"/> and answers what failed.</summary>
 public sealed class ForwardStage(Forwarder forwarder) : IProxyStage
 {
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask InvokeAsync(ProxyContext ctx, ProxyStageDelegate next)
+    public ValueTask InvokeAsync(ProxyContext ctx, ProxyStageDelegate next)
     {
-        var failure = await forwarder.ForwardAsync(ctx);
-        if (!failure.IsNone)
-            await failure.WriteAsync(ctx);
+        // one task for the whole forward, failures answered and errors caught inside it: nothing to wrap it in
+        ctx.AnswersOwnErrors = true;
+        return new ValueTask(forwarder.ServeAsync(ctx));
     }
 }

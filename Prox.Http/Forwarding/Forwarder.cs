@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Prox.Actors.Backends;
 using Prox.Actors.Config;
@@ -8,6 +7,8 @@ using Prox.Actors.Routing;
 using Prox.Actors.Breaker;
 using Prox.Actors.Selection;
 using Prox.Actors.Timing;
+using Microsoft.Extensions.Logging;
+using Prox.Http.Errors;
 using Prox.Http.Pipeline;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -23,11 +24,13 @@ public sealed class Forwarder
 {
     private readonly IHttpForwarder _forwarder;
     private readonly ForwardingClients _clients;
+    private readonly ILogger _log;
 
-    public Forwarder(IHttpForwarder forwarder, ForwardingClients clients)
+    public Forwarder(IHttpForwarder forwarder, ForwardingClients clients, ILogger<Forwarder> log)
     {
         _forwarder = forwarder;
         _clients = clients;
+        _log = log;
     }
 
     /// <summary>
@@ -39,120 +42,147 @@ public sealed class Forwarder
     /// <param name="holdBackAlways">Statuses held back even on the last attempt, because the caller has something
     /// better to answer with (the cache's stale entry: RFC 5861 §4's 500, 502, 503, 504). Default: none.</param>
     /// <param name="revalidate">An expired entry's validators: asked for conditionally (a 304 is held back).</param>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // its state is large: reused, not allocated per request
-    public async ValueTask<ProxyFailure> ForwardAsync(ProxyContext pc, string? cacheLabel = null,
-        ImmutableArray<int> holdBackAlways = default, Revalidation? revalidate = null)
+    public Task<ProxyFailure> ForwardAsync(ProxyContext pc, string? cacheLabel = null,
+        ImmutableArray<int> holdBackAlways = default, Revalidation? revalidate = null) =>
+        RunAsync(pc, cacheLabel, holdBackAlways, revalidate, answer: false);
+
+    /// <summary>The forward stage: forwards <paramref name="pc"/>'s request as <see cref="ForwardAsync"/> does and
+    /// answers a failure with its problem response, all in one task that never faults (an error is logged and answered
+    /// 500 inside it), so the server can await it without a wrapper.</summary>
+    public Task ServeAsync(ProxyContext pc) => RunAsync(pc, null, default, null, answer: true);
+
+    /// <param name="answer">The forward stage's call (<see cref="ServeAsync"/>): failures are answered here, and any
+    /// error is caught here (<see cref="Boundary"/>), so the task never faults.</param>
+    private async Task<ProxyFailure> RunAsync(ProxyContext pc, string? cacheLabel, ImmutableArray<int> holdBackAlways,
+        Revalidation? revalidate, bool answer)
     {
-        var ctx = pc.Http;
-        var snap = pc.Snapshot;
-        var route = snap.Config;
-        var retries = route.Retries;
-        var transformer = new ProxTransformer(snap, pc.Prefix, pc.RequestId, pc.Trusted) { CacheLabel = cacheLabel, Revalidate = revalidate };
-        var client = _clients.For(route.Timeouts.Connect);
-        var retryable = CanRetry(ctx.Request, retries);
-        var started = Stopwatch.GetTimestamp();
-        var budget = route.Timeouts.Request;
-        var tried = new TriedSet();
-        var lastFailure = ProxyFailureKind.None;
-
-        for (var attempt = 0; ; attempt++)
+        try
         {
-            var idx = PickAdmitted(snap, ref tried, out var trial);
-            if (idx < 0)
-                return new ProxyFailure(attempt == 0 ? ProxyFailureKind.NoBackend : lastFailure);
-            var backend = snap.Eligible[idx];
+            var ctx = pc.Http;
+            var snap = pc.Snapshot;
+            var route = snap.Config;
+            var retries = route.Retries;
+            var transformer = new ProxTransformer(snap, pc.Prefix, pc.RequestId, pc.Trusted) { CacheLabel = cacheLabel, Revalidate = revalidate };
+            var client = _clients.For(route.Timeouts.Connect);
+            var retryable = CanRetry(ctx.Request, retries);
+            var started = Stopwatch.GetTimestamp();
+            var budget = route.Timeouts.Request;
+            var tried = new TriedSet();
+            var lastFailure = ProxyFailureKind.None;
 
-            var remaining = budget - Stopwatch.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero)
-                return new ProxyFailure(ProxyFailureKind.Timeout);
-            var perAttempt = backend.Live.Config.Timeout is { } t && t < remaining ? t : remaining;
-            var moreLeft = retryable && attempt < retries.Attempts && tried.Count < snap.Eligible.Length;
-            transformer.BeginAttempt(backend, holdBackAlways.IsDefault ? (moreLeft ? retries.OnStatuses : default)
-                : HoldBackWith(holdBackAlways, retries.OnStatuses, moreLeft));
-
-            var t0 = Stopwatch.GetTimestamp();
-            // YARP's activity timeout is the longer of the idle limit and the attempt's full header wait, the same on
-            // every attempt (one shared config); the timer cuts the attempt at the shorter of them
-            var activity = Max(route.Timeouts.Idle, backend.Live.Config.Timeout ?? budget);
-            var requestConfig = RequestConfigs.GetOrAdd(activity, static t => new ForwarderRequestConfig { ActivityTimeout = t });
-            var body = StaleConnection.HasBody(ctx.Request) ? ctx.Request.Body : null;
-            var timer = AttemptTimer.Start(perAttempt, route.Timeouts.Idle, activity, upload: body is not null);
-            transformer.Timer = timer;
-            // a request with a body goes once (no retry, no resend): its upload is watched for its end and silences
-            var watchBody = timer is not null && body is not null;
-            if (watchBody) ctx.Request.Body = new WatchedStream(body!, timer!, upload: true);
-            ForwarderError error;
-            OutcomeKind kind;
-            ProxyFailureKind failure;
-            try
+            for (var attempt = 0; ; attempt++)
             {
-                for (var sendClient = client; ; )
-                {
-                    // inline, not a helper method: one more async frame per attempt would allocate on every request
-                    backend.Live.Enter();
-                    try
-                    {
-                        error = await _forwarder.SendAsync(ctx, backend.Live.DestinationPrefix, sendClient, requestConfig, transformer,
-                            timer?.Token ?? CancellationToken.None);
-                    }
-                    finally
-                    {
-                        backend.Live.Exit();
-                    }
-                    // the timer is linked to nothing: when it fired, a limit ran out (YARP reports a cancellation)
-                    (kind, failure) = error != ForwarderError.None && timer is { Fired: true }
-                        ? (OutcomeKind.Timeout, ProxyFailureKind.Timeout)
-                        : Classify(ctx, error, transformer);
-                    if (sendClient != client || kind != OutcomeKind.ConnectFailure || !StaleConnection.Is(ctx, error)) break;
-                    // the backend closed a pooled connection while it sat idle (its keep-alive timeout ran out as the
-                    // request went out): nothing the backend did wrong. Once more on a connection of its own, if the
-                    // request can go again; only that answer says something about the backend.
-                    if (!StaleConnection.CanResend(ctx)) return new ProxyFailure(failure);
-                    ctx.Response.Clear();
-                    transformer.BeginAttempt(backend, transformer.HoldBackStatuses);
-                    sendClient = _clients.Fresh(route.Timeouts.Connect);
-                }
-            }
-            finally
-            {
-                if (watchBody) ctx.Request.Body = body!;
-                transformer.Timer = null;
-                timer?.Return();
-            }
-            var elapsed = Stopwatch.GetElapsedTime(t0);
-            // an answer is counted on the backend's tally; a failure or a trial is told to its actor at once
-            backend.Live.Report(kind, transformer.BackendStatus, elapsed, trial);
+                var idx = PickAdmitted(snap, ref tried, out var trial);
+                if (idx < 0)
+                    return await Done(pc, answer, new ProxyFailure(attempt == 0 ? ProxyFailureKind.NoBackend : lastFailure));
+                var backend = snap.Eligible[idx];
 
-            if (failure == ProxyFailureKind.None) return default; // the response went to the client
-            if (failure == ProxyFailureKind.Client) return new ProxyFailure(ProxyFailureKind.Client); // the client left or broke its request; nothing to say
-            lastFailure = failure;
+                var remaining = budget - Stopwatch.GetElapsedTime(started);
+                if (remaining <= TimeSpan.Zero)
+                    return await Done(pc, answer, new ProxyFailure(ProxyFailureKind.Timeout));
+                var perAttempt = backend.Live.Config.Timeout is { } t && t < remaining ? t : remaining;
+                var moreLeft = retryable && attempt < retries.Attempts && tried.Count < snap.Eligible.Length;
+                transformer.BeginAttempt(backend, holdBackAlways.IsDefault ? (moreLeft ? retries.OnStatuses : default)
+                    : HoldBackWith(holdBackAlways, retries.OnStatuses, moreLeft));
 
-            var canRetryThis = moreLeft && failure switch
-            {
-                ProxyFailureKind.HeldBackStatus => retries.OnStatuses.Contains(transformer.HeldBackStatus),
-                ProxyFailureKind.Connect => (retries.On & RetryConditions.ConnectFailure) != 0,
-                ProxyFailureKind.Timeout => (retries.On & RetryConditions.Timeout) != 0,
-                _ => false,
-            };
-            if (!canRetryThis || ctx.Response.HasStarted)
-                return new ProxyFailure(failure, transformer.HeldBackStatus);
-
-            ctx.Response.Clear();
-            var delay = Backoff.Delay(attempt + 1, retries.Backoff, retries.MaxBackoff, Jitter.Equal, Random.Shared.NextDouble());
-            var left = budget - Stopwatch.GetElapsedTime(started);
-            // a spent budget skips the wait; the next turn of the loop answers 504
-            if (delay > TimeSpan.Zero && left > TimeSpan.Zero)
-            {
+                var t0 = Stopwatch.GetTimestamp();
+                // YARP's activity timeout is the longer of the idle limit and the attempt's full header wait, the same on
+                // every attempt (one shared config); the timer cuts the attempt at the shorter of them
+                var activity = Max(route.Timeouts.Idle, backend.Live.Config.Timeout ?? budget);
+                var requestConfig = RequestConfigs.GetOrAdd(activity, static t => new ForwarderRequestConfig { ActivityTimeout = t });
+                var body = StaleConnection.HasBody(ctx.Request) ? ctx.Request.Body : null;
+                var timer = AttemptTimer.Start(perAttempt, route.Timeouts.Idle, activity, upload: body is not null);
+                transformer.Timer = timer;
+                // a request with a body goes once (no retry, no resend): its upload is watched for its end and silences
+                var watchBody = timer is not null && body is not null;
+                if (watchBody) ctx.Request.Body = new WatchedStream(body!, timer!, upload: true);
+                ForwarderError error;
+                OutcomeKind kind;
+                ProxyFailureKind failure;
                 try
                 {
-                    await Task.Delay(delay < left ? delay : left, ctx.RequestAborted);
+                    for (var sendClient = client; ; )
+                    {
+                        // inline, not a helper method: one more async frame per attempt would allocate on every request
+                        backend.Live.Enter();
+                        try
+                        {
+                            error = await _forwarder.SendAsync(ctx, backend.Live.DestinationPrefix, sendClient, requestConfig, transformer,
+                                timer?.Token ?? CancellationToken.None);
+                        }
+                        finally
+                        {
+                            backend.Live.Exit();
+                        }
+                        // the timer is linked to nothing: when it fired, a limit ran out (YARP reports a cancellation)
+                        (kind, failure) = error != ForwarderError.None && timer is { Fired: true }
+                            ? (OutcomeKind.Timeout, ProxyFailureKind.Timeout)
+                            : Classify(ctx, error, transformer);
+                        if (sendClient != client || kind != OutcomeKind.ConnectFailure || !StaleConnection.Is(ctx, error)) break;
+                        // the backend closed a pooled connection while it sat idle (its keep-alive timeout ran out as the
+                        // request went out): nothing the backend did wrong. Once more on a connection of its own, if the
+                        // request can go again; only that answer says something about the backend.
+                        if (!StaleConnection.CanResend(ctx)) return await Done(pc, answer, new ProxyFailure(failure));
+                        ctx.Response.Clear();
+                        transformer.BeginAttempt(backend, transformer.HoldBackStatuses);
+                        sendClient = _clients.Fresh(route.Timeouts.Connect);
+                    }
                 }
-                catch (OperationCanceledException)
+                finally
                 {
-                    return new ProxyFailure(ProxyFailureKind.Client); // client gone
+                    if (watchBody) ctx.Request.Body = body!;
+                    transformer.Timer = null;
+                    timer?.Return();
+                }
+                var elapsed = Stopwatch.GetElapsedTime(t0);
+                // an answer is counted on the backend's tally; a failure or a trial is told to its actor at once
+                backend.Live.Report(kind, transformer.BackendStatus, elapsed, trial);
+
+                if (failure == ProxyFailureKind.None) return default; // the response went to the client
+                if (failure == ProxyFailureKind.Client) return await Done(pc, answer, new ProxyFailure(ProxyFailureKind.Client)); // the client left or broke its request; nothing to say
+                lastFailure = failure;
+
+                var canRetryThis = moreLeft && failure switch
+                {
+                    ProxyFailureKind.HeldBackStatus => retries.OnStatuses.Contains(transformer.HeldBackStatus),
+                    ProxyFailureKind.Connect => (retries.On & RetryConditions.ConnectFailure) != 0,
+                    ProxyFailureKind.Timeout => (retries.On & RetryConditions.Timeout) != 0,
+                    _ => false,
+                };
+                if (!canRetryThis || ctx.Response.HasStarted)
+                    return await Done(pc, answer, new ProxyFailure(failure, transformer.HeldBackStatus));
+
+                ctx.Response.Clear();
+                var delay = Backoff.Delay(attempt + 1, retries.Backoff, retries.MaxBackoff, Jitter.Equal, Random.Shared.NextDouble());
+                var left = budget - Stopwatch.GetElapsedTime(started);
+                // a spent budget skips the wait; the next turn of the loop answers 504
+                if (delay > TimeSpan.Zero && left > TimeSpan.Zero)
+                {
+                    try
+                    {
+                        await Task.Delay(delay < left ? delay : left, ctx.RequestAborted);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return await Done(pc, answer, new ProxyFailure(ProxyFailureKind.Client)); // client gone
+                    }
                 }
             }
         }
+        catch (Exception e) when (answer && Boundary.Catches(e, pc.Http))
+        {
+            await Boundary.AnswerAsync(pc.Http, e, _log);
+            return default;
+        }
+    }
+
+    private static ValueTask<ProxyFailure> Done(ProxyContext pc, bool answer, ProxyFailure failure) =>
+        answer && failure.IsProxFailure ? AnswerAsync(pc, failure) : new ValueTask<ProxyFailure>(failure);
+
+    private static async ValueTask<ProxyFailure> AnswerAsync(ProxyContext pc, ProxyFailure failure)
+    {
+        await failure.WriteAsync(pc);
+        return failure;
     }
 
     private static ImmutableArray<int> HoldBackWith(ImmutableArray<int> always, ImmutableArray<int> retryStatuses, bool moreLeft) =>

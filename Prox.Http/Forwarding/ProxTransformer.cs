@@ -74,7 +74,10 @@ internal sealed class ProxTransformer : HttpTransformer
 
         RemoveConnectionNominated(req.Headers.Connection, proxyRequest.Headers, proxyRequest.Content?.Headers);
 
-        proxyRequest.Headers.Host = _route.Config.PreserveHost ? req.Host.Value : null;
+        // added unparsed, a preserved Host costs no parsed-value object (the typed setter would make one)
+        proxyRequest.Headers.Remove("Host");
+        if (_route.Config.PreserveHost && req.Host.Value is { Length: > 0 } host)
+            proxyRequest.Headers.TryAddWithoutValidation("Host", host);
 
         var peerText = PeerText(ctx.Connection.RemoteIpAddress);
         proxyRequest.Headers.Remove(XForwardedFor);

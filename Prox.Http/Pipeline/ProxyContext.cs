@@ -35,6 +35,10 @@ public sealed class ProxyContext
     /// <summary>The path prefix the route matched by (stripped before forwarding when the route says so).</summary>
     public string Prefix { get; private set; } = "";
 
+    /// <summary>Set by a stage whose pending task answers its own errors (<see cref="Errors.Boundary"/>) and never faults:
+    /// the pipeline then hands that task to the server as it is, with no wrapper around it.</summary>
+    public bool AnswersOwnErrors { get; set; }
+
     /// <summary>Records the route the request matched.</summary>
     public void SetRoute(RouteSlot slot, RouteSnapshot snapshot, string prefix)
     {
