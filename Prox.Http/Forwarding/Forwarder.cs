@@ -56,13 +56,14 @@ public sealed class Forwarder
     private async Task<ProxyFailure> RunAsync(ProxyContext pc, string? cacheLabel, ImmutableArray<int> holdBackAlways,
         Revalidation? revalidate, bool answer)
     {
+        // the attempt's state that lives across awaits sits on the (pooled) transformer, not in this method's state
+        var transformer = ProxTransformer.Rent(pc, cacheLabel, revalidate);
         try
         {
             var ctx = pc.Http;
             var snap = pc.Snapshot;
             var route = snap.Config;
             var retries = route.Retries;
-            var transformer = new ProxTransformer(snap, pc.Prefix, pc.RequestId, pc.Trusted) { CacheLabel = cacheLabel, Revalidate = revalidate };
             var client = _clients.For(route.Timeouts.Connect);
             var retryable = CanRetry(ctx.Request, retries);
             var started = Stopwatch.GetTimestamp();
@@ -73,6 +74,7 @@ public sealed class Forwarder
             for (var attempt = 0; ; attempt++)
             {
                 var idx = PickAdmitted(snap, ref tried, out var trial);
+                transformer.Trial = trial;
                 if (idx < 0)
                     return await Done(pc, answer, new ProxyFailure(attempt == 0 ? ProxyFailureKind.NoBackend : lastFailure));
                 var backend = snap.Eligible[idx];
@@ -85,7 +87,7 @@ public sealed class Forwarder
                 transformer.BeginAttempt(backend, holdBackAlways.IsDefault ? (moreLeft ? retries.OnStatuses : default)
                     : HoldBackWith(holdBackAlways, retries.OnStatuses, moreLeft));
 
-                var t0 = Stopwatch.GetTimestamp();
+                transformer.AttemptStarted = Stopwatch.GetTimestamp();
                 // YARP's activity timeout is the longer of the idle limit and the attempt's full header wait, the same on
                 // every attempt (one shared config); the timer cuts the attempt at the shorter of them
                 var activity = Max(route.Timeouts.Idle, backend.Live.Config.Timeout ?? budget);
@@ -94,8 +96,11 @@ public sealed class Forwarder
                 var timer = AttemptTimer.Start(perAttempt, route.Timeouts.Idle, activity, upload: body is not null);
                 transformer.Timer = timer;
                 // a request with a body goes once (no retry, no resend): its upload is watched for its end and silences
-                var watchBody = timer is not null && body is not null;
-                if (watchBody) ctx.Request.Body = new WatchedStream(body!, timer!, upload: true);
+                if (timer is not null && body is not null)
+                {
+                    transformer.OriginalBody = body;
+                    ctx.Request.Body = new WatchedStream(body, timer, upload: true);
+                }
                 ForwarderError error;
                 OutcomeKind kind;
                 ProxyFailureKind failure;
@@ -112,10 +117,10 @@ public sealed class Forwarder
                         }
                         finally
                         {
-                            backend.Live.Exit();
+                            transformer.Backend!.Live.Exit();
                         }
                         // the timer is linked to nothing: when it fired, a limit ran out (YARP reports a cancellation)
-                        (kind, failure) = error != ForwarderError.None && timer is { Fired: true }
+                        (kind, failure) = error != ForwarderError.None && transformer.Timer is { Fired: true }
                             ? (OutcomeKind.Timeout, ProxyFailureKind.Timeout)
                             : Classify(ctx, error, transformer);
                         if (sendClient != client || kind != OutcomeKind.ConnectFailure || !StaleConnection.Is(ctx, error)) break;
@@ -124,19 +129,20 @@ public sealed class Forwarder
                         // request can go again; only that answer says something about the backend.
                         if (!StaleConnection.CanResend(ctx)) return await Done(pc, answer, new ProxyFailure(failure));
                         ctx.Response.Clear();
-                        transformer.BeginAttempt(backend, transformer.HoldBackStatuses);
+                        transformer.BeginAttempt(transformer.Backend!, transformer.HoldBackStatuses);
                         sendClient = _clients.Fresh(route.Timeouts.Connect);
                     }
                 }
                 finally
                 {
-                    if (watchBody) ctx.Request.Body = body!;
+                    if (transformer.OriginalBody is { } original) ctx.Request.Body = original;
+                    transformer.OriginalBody = null;
+                    transformer.Timer?.Return();
                     transformer.Timer = null;
-                    timer?.Return();
                 }
-                var elapsed = Stopwatch.GetElapsedTime(t0);
+                var elapsed = Stopwatch.GetElapsedTime(transformer.AttemptStarted);
                 // an answer is counted on the backend's tally; a failure or a trial is told to its actor at once
-                backend.Live.Report(kind, transformer.BackendStatus, elapsed, trial);
+                transformer.Backend!.Live.Report(kind, transformer.BackendStatus, elapsed, transformer.Trial);
 
                 if (failure == ProxyFailureKind.None) return default; // the response went to the client
                 if (failure == ProxyFailureKind.Client) return await Done(pc, answer, new ProxyFailure(ProxyFailureKind.Client)); // the client left or broke its request; nothing to say
@@ -173,6 +179,10 @@ public sealed class Forwarder
         {
             await Boundary.AnswerAsync(pc.Http, e, _log);
             return default;
+        }
+        finally
+        {
+            transformer.Return();
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
+using Microsoft.Extensions.ObjectPool;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -13,28 +14,62 @@ namespace Prox.Http.Forwarding;
 
 /// <summary>
 /// Per-request header and URL rewriting, layered on YARP's default transformer (which already drops the
-/// standard hop-by-hop headers). One instance serves all attempts of one request.
+/// standard hop-by-hop headers). One instance serves all attempts of one request, and holds the attempt's state the
+/// forwarder needs across its awaits. Instances are pooled: <see cref="Rent"/> when a forward starts, <see cref="Return"/>
+/// when it has ended (YARP holds it only during <c>SendAsync</c>).
 /// </summary>
 internal sealed class ProxTransformer : HttpTransformer
 {
+    private static readonly ObjectPool<ProxTransformer> Pool =
+        new DefaultObjectPool<ProxTransformer>(new DefaultPooledObjectPolicy<ProxTransformer>(), 1024);
+
     private const string XForwardedFor = "X-Forwarded-For";
     private const string XForwardedProto = "X-Forwarded-Proto";
     private const string XForwardedHost = "X-Forwarded-Host";
     private const string XBackendUsed = "X-Backend-Used";
     internal const string XCache = "X-Cache";
 
-    private readonly RouteSnapshot _route;
-    private readonly string _matchedPrefix;
-    private readonly string _requestId;
-    private readonly bool _trustedPeer;
+    private RouteSnapshot _route = null!;
+    private string _matchedPrefix = "";
+    private string _requestId = "";
+    private bool _trustedPeer;
 
-    public ProxTransformer(RouteSnapshot route, string matchedPrefix, string requestId, bool trustedPeer)
+    /// <summary>A transformer for one forward of <paramref name="pc"/>'s request.</summary>
+    public static ProxTransformer Rent(ProxyContext pc, string? cacheLabel, Revalidation? revalidate)
     {
-        _route = route;
-        _matchedPrefix = matchedPrefix;
-        _requestId = requestId;
-        _trustedPeer = trustedPeer;
+        var t = Pool.Get();
+        t._route = pc.Snapshot;
+        t._matchedPrefix = pc.Prefix;
+        t._requestId = pc.RequestId;
+        t._trustedPeer = pc.Trusted;
+        t.CacheLabel = cacheLabel;
+        t.Revalidate = revalidate;
+        return t;
     }
+
+    /// <summary>Back to the pool, holding nothing of the request.</summary>
+    public void Return()
+    {
+        _route = null!;
+        _matchedPrefix = _requestId = "";
+        CacheLabel = null;
+        Revalidate = null;
+        Backend = null;
+        Timer = null;
+        Trial = null;
+        OriginalBody = null;
+        HoldBackStatuses = default;
+        Pool.Return(this);
+    }
+
+    /// <summary>The half-open permits the current attempt holds, when it is a breaker trial.</summary>
+    public Prox.Actors.Breaker.HalfOpenPermits? Trial { get; set; }
+
+    /// <summary>The request body the current attempt replaced with a watched one; put back when the attempt ends.</summary>
+    public Stream? OriginalBody { get; set; }
+
+    /// <summary>When the current attempt started (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>
+    public long AttemptStarted { get; set; }
 
     /// <summary>The <c>X-Cache</c> value (MISS, BYPASS) put on the backend's response; null on routes without a cache.</summary>
     public string? CacheLabel { get; set; }
