@@ -44,62 +44,56 @@ public sealed class Forwarder
     /// <param name="revalidate">An expired entry's validators: asked for conditionally (a 304 is held back).</param>
     public Task<ProxyFailure> ForwardAsync(ProxyContext pc, string? cacheLabel = null,
         ImmutableArray<int> holdBackAlways = default, Revalidation? revalidate = null) =>
-        RunAsync(pc, cacheLabel, holdBackAlways, revalidate, answer: false);
+        RunAsync(pc, ProxTransformer.Rent(pc, cacheLabel, revalidate, holdBackAlways), answer: false);
 
     /// <summary>The forward stage: forwards <paramref name="pc"/>'s request as <see cref="ForwardAsync"/> does and
     /// answers a failure with its problem response, all in one task that never faults (an error is logged and answered
     /// 500 inside it), so the server can await it without a wrapper.</summary>
-    public Task ServeAsync(ProxyContext pc) => RunAsync(pc, null, default, null, answer: true);
+    public Task ServeAsync(ProxyContext pc) => RunAsync(pc, ProxTransformer.Rent(pc, null, null, default), answer: true);
 
     /// <param name="answer">The forward stage's call (<see cref="ServeAsync"/>): failures are answered here, and any
     /// error is caught here (<see cref="Boundary"/>), so the task never faults.</param>
-    private async Task<ProxyFailure> RunAsync(ProxyContext pc, string? cacheLabel, ImmutableArray<int> holdBackAlways,
-        Revalidation? revalidate, bool answer)
+    /// <remarks>What lives across its awaits sits on the (pooled) transformer or is read again from <paramref name="pc"/>
+    /// rather than kept in locals: every local read after an await is a field of the state this method allocates per
+    /// request.</remarks>
+    private async Task<ProxyFailure> RunAsync(ProxyContext pc, ProxTransformer transformer, bool answer)
     {
-        // the attempt's state that lives across awaits sits on the (pooled) transformer, not in this method's state
-        var transformer = ProxTransformer.Rent(pc, cacheLabel, revalidate);
         try
         {
-            var ctx = pc.Http;
-            var snap = pc.Snapshot;
-            var route = snap.Config;
-            var retries = route.Retries;
-            var client = _clients.For(route.Timeouts.Connect);
-            var retryable = CanRetry(ctx.Request, retries);
-            var started = Stopwatch.GetTimestamp();
-            var budget = route.Timeouts.Request;
-            var tried = new TriedSet();
+            var client = _clients.For(pc.Route.Timeouts.Connect);
+            var retryable = CanRetry(pc.Http.Request, pc.Route.Retries);
+            transformer.Started = Stopwatch.GetTimestamp();
             var lastFailure = ProxyFailureKind.None;
 
             for (var attempt = 0; ; attempt++)
             {
-                var idx = PickAdmitted(snap, ref tried, out var trial);
+                var idx = PickAdmitted(pc.Snapshot, ref transformer.Tried, out var trial);
                 transformer.Trial = trial;
                 if (idx < 0)
                     return await Done(pc, answer, new ProxyFailure(attempt == 0 ? ProxyFailureKind.NoBackend : lastFailure));
-                var backend = snap.Eligible[idx];
+                var backend = pc.Snapshot.Eligible[idx];
 
-                var remaining = budget - Stopwatch.GetElapsedTime(started);
+                var remaining = pc.Route.Timeouts.Request - Stopwatch.GetElapsedTime(transformer.Started);
                 if (remaining <= TimeSpan.Zero)
                     return await Done(pc, answer, new ProxyFailure(ProxyFailureKind.Timeout));
                 var perAttempt = backend.Live.Config.Timeout is { } t && t < remaining ? t : remaining;
-                var moreLeft = retryable && attempt < retries.Attempts && tried.Count < snap.Eligible.Length;
-                transformer.BeginAttempt(backend, holdBackAlways.IsDefault ? (moreLeft ? retries.OnStatuses : default)
-                    : HoldBackWith(holdBackAlways, retries.OnStatuses, moreLeft));
+                var moreLeft = retryable && attempt < pc.Route.Retries.Attempts && transformer.Tried.Count < pc.Snapshot.Eligible.Length;
+                transformer.BeginAttempt(backend, transformer.HoldBackAlways.IsDefault ? (moreLeft ? pc.Route.Retries.OnStatuses : default)
+                    : HoldBackWith(transformer.HoldBackAlways, pc.Route.Retries.OnStatuses, moreLeft));
 
                 transformer.AttemptStarted = Stopwatch.GetTimestamp();
                 // YARP's activity timeout is the longer of the idle limit and the attempt's full header wait, the same on
                 // every attempt (one shared config); the timer cuts the attempt at the shorter of them
-                var activity = Max(route.Timeouts.Idle, backend.Live.Config.Timeout ?? budget);
+                var activity = Max(pc.Route.Timeouts.Idle, backend.Live.Config.Timeout ?? pc.Route.Timeouts.Request);
                 var requestConfig = RequestConfigs.GetOrAdd(activity, static t => new ForwarderRequestConfig { ActivityTimeout = t });
-                var body = StaleConnection.HasBody(ctx.Request) ? ctx.Request.Body : null;
-                var timer = AttemptTimer.Start(perAttempt, route.Timeouts.Idle, activity, upload: body is not null);
+                var body = StaleConnection.HasBody(pc.Http.Request) ? pc.Http.Request.Body : null;
+                var timer = AttemptTimer.Start(perAttempt, pc.Route.Timeouts.Idle, activity, upload: body is not null);
                 transformer.Timer = timer;
                 // a request with a body goes once (no retry, no resend): its upload is watched for its end and silences
                 if (timer is not null && body is not null)
                 {
                     transformer.OriginalBody = body;
-                    ctx.Request.Body = new WatchedStream(body, timer, upload: true);
+                    pc.Http.Request.Body = new WatchedStream(body, timer, upload: true);
                 }
                 ForwarderError error;
                 OutcomeKind kind;
@@ -109,10 +103,10 @@ public sealed class Forwarder
                     for (var sendClient = client; ; )
                     {
                         // inline, not a helper method: one more async frame per attempt would allocate on every request
-                        backend.Live.Enter();
+                        transformer.Backend!.Live.Enter();
                         try
                         {
-                            error = await _forwarder.SendAsync(ctx, backend.Live.DestinationPrefix, sendClient, requestConfig, transformer,
+                            error = await _forwarder.SendAsync(pc.Http, transformer.Backend.Live.DestinationPrefix, sendClient, requestConfig, transformer,
                                 timer?.Token ?? CancellationToken.None);
                         }
                         finally
@@ -122,20 +116,20 @@ public sealed class Forwarder
                         // the timer is linked to nothing: when it fired, a limit ran out (YARP reports a cancellation)
                         (kind, failure) = error != ForwarderError.None && transformer.Timer is { Fired: true }
                             ? (OutcomeKind.Timeout, ProxyFailureKind.Timeout)
-                            : Classify(ctx, error, transformer);
-                        if (sendClient != client || kind != OutcomeKind.ConnectFailure || !StaleConnection.Is(ctx, error)) break;
+                            : Classify(pc.Http, error, transformer);
+                        if (sendClient != client || kind != OutcomeKind.ConnectFailure || !StaleConnection.Is(pc.Http, error)) break;
                         // the backend closed a pooled connection while it sat idle (its keep-alive timeout ran out as the
                         // request went out): nothing the backend did wrong. Once more on a connection of its own, if the
                         // request can go again; only that answer says something about the backend.
-                        if (!StaleConnection.CanResend(ctx)) return await Done(pc, answer, new ProxyFailure(failure));
-                        ctx.Response.Clear();
+                        if (!StaleConnection.CanResend(pc.Http)) return await Done(pc, answer, new ProxyFailure(failure));
+                        pc.Http.Response.Clear();
                         transformer.BeginAttempt(transformer.Backend!, transformer.HoldBackStatuses);
-                        sendClient = _clients.Fresh(route.Timeouts.Connect);
+                        sendClient = _clients.Fresh(pc.Route.Timeouts.Connect);
                     }
                 }
                 finally
                 {
-                    if (transformer.OriginalBody is { } original) ctx.Request.Body = original;
+                    if (transformer.OriginalBody is { } original) pc.Http.Request.Body = original;
                     transformer.OriginalBody = null;
                     transformer.Timer?.Return();
                     transformer.Timer = null;
@@ -150,23 +144,23 @@ public sealed class Forwarder
 
                 var canRetryThis = moreLeft && failure switch
                 {
-                    ProxyFailureKind.HeldBackStatus => retries.OnStatuses.Contains(transformer.HeldBackStatus),
-                    ProxyFailureKind.Connect => (retries.On & RetryConditions.ConnectFailure) != 0,
-                    ProxyFailureKind.Timeout => (retries.On & RetryConditions.Timeout) != 0,
+                    ProxyFailureKind.HeldBackStatus => pc.Route.Retries.OnStatuses.Contains(transformer.HeldBackStatus),
+                    ProxyFailureKind.Connect => (pc.Route.Retries.On & RetryConditions.ConnectFailure) != 0,
+                    ProxyFailureKind.Timeout => (pc.Route.Retries.On & RetryConditions.Timeout) != 0,
                     _ => false,
                 };
-                if (!canRetryThis || ctx.Response.HasStarted)
+                if (!canRetryThis || pc.Http.Response.HasStarted)
                     return await Done(pc, answer, new ProxyFailure(failure, transformer.HeldBackStatus));
 
-                ctx.Response.Clear();
-                var delay = Backoff.Delay(attempt + 1, retries.Backoff, retries.MaxBackoff, Jitter.Equal, Random.Shared.NextDouble());
-                var left = budget - Stopwatch.GetElapsedTime(started);
-                // a spent budget skips the wait; the next turn of the loop answers 504
+                pc.Http.Response.Clear();
+                var delay = Backoff.Delay(attempt + 1, pc.Route.Retries.Backoff, pc.Route.Retries.MaxBackoff, Jitter.Equal, Random.Shared.NextDouble());
+                var left = pc.Route.Timeouts.Request - Stopwatch.GetElapsedTime(transformer.Started);
+                // a spent pc.Route.Timeouts.Request skips the wait; the next turn of the loop answers 504
                 if (delay > TimeSpan.Zero && left > TimeSpan.Zero)
                 {
                     try
                     {
-                        await Task.Delay(delay < left ? delay : left, ctx.RequestAborted);
+                        await Task.Delay(delay < left ? delay : left, pc.Http.RequestAborted);
                     }
                     catch (OperationCanceledException)
                     {

@@ -35,7 +35,7 @@ internal sealed class ProxTransformer : HttpTransformer
     private bool _trustedPeer;
 
     /// <summary>A transformer for one forward of <paramref name="pc"/>'s request.</summary>
-    public static ProxTransformer Rent(ProxyContext pc, string? cacheLabel, Revalidation? revalidate)
+    public static ProxTransformer Rent(ProxyContext pc, string? cacheLabel, Revalidation? revalidate, ImmutableArray<int> holdBackAlways)
     {
         var t = Pool.Get();
         t._route = pc.Snapshot;
@@ -44,6 +44,8 @@ internal sealed class ProxTransformer : HttpTransformer
         t._trustedPeer = pc.Trusted;
         t.CacheLabel = cacheLabel;
         t.Revalidate = revalidate;
+        t.HoldBackAlways = holdBackAlways;
+        t.Tried = default;
         return t;
     }
 
@@ -59,11 +61,21 @@ internal sealed class ProxTransformer : HttpTransformer
         Trial = null;
         OriginalBody = null;
         HoldBackStatuses = default;
+        HoldBackAlways = default;
         Pool.Return(this);
     }
 
     /// <summary>The half-open permits the current attempt holds, when it is a breaker trial.</summary>
     public Prox.Actors.Breaker.HalfOpenPermits? Trial { get; set; }
+
+    /// <summary>Statuses held back even on the last attempt (see <see cref="Forwarder.ForwardAsync"/>).</summary>
+    public ImmutableArray<int> HoldBackAlways { get; private set; }
+
+    /// <summary>The backends this forward has tried (a field, so the forwarder can pass it by reference).</summary>
+    public TriedSet Tried;
+
+    /// <summary>When the forward started (<see cref="System.Diagnostics.Stopwatch"/> ticks): its budget counts from here.</summary>
+    public long Started { get; set; }
 
     /// <summary>The request body the current attempt replaced with a watched one; put back when the attempt ends.</summary>
     public Stream? OriginalBody { get; set; }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -21,6 +22,7 @@ public static class ConnectionHeaderCapture
     private sealed class Slot
     {
         public string? Raw;
+        public bool SawBadName;
     }
 
     // an AsyncLocal set during parsing lives in the connection's processing loop, so it is this connection's alone;
@@ -29,10 +31,37 @@ public static class ConnectionHeaderCapture
 
     private static readonly CapturingEncoding Capturing = new();
 
+    /// <summary>RFC 9110 §5.6.2 tchar: what a field name (a token, §5.1) may be made of.</summary>
+    internal static readonly SearchValues<char> TokenChars =
+        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
     /// <summary>For <c>KestrelServerOptions.RequestHeaderEncodingSelector</c>: null (Kestrel's default decoding)
-    /// for every header but Connection.</summary>
+    /// for every header but Connection. Kestrel asks it once per header with the header's name, so it also notes a name
+    /// that is not a token (<see cref="TakeBadName"/>) at no extra pass over the headers.</summary>
     public static readonly Func<string, Encoding?> Selector = static name =>
-        name.Length == 10 && name.Equals("Connection", StringComparison.OrdinalIgnoreCase) ? Capturing : null;
+    {
+        if (name.AsSpan().ContainsAnyExcept(TokenChars)) NoteBadName();
+        return name.Length == 10 && name.Equals("Connection", StringComparison.OrdinalIgnoreCase) ? Capturing : null;
+    };
+
+    /// <summary>
+    /// Whether Kestrel saw a header name that is not a token on this connection since the last call (HTTP/1.1: the
+    /// selector runs in the connection's flow). It may have been a trailer of the previous request, so a true only
+    /// means "look"; a false means every header name of this request was a token.
+    /// </summary>
+    public static bool TakeBadName()
+    {
+        if (Current.Value is not { SawBadName: true } slot) return false;
+        slot.SawBadName = false;
+        return true;
+    }
+
+    private static void NoteBadName()
+    {
+        var slot = Current.Value;
+        if (slot is null) Current.Value = slot = new Slot();
+        slot.SawBadName = true;
+    }
 
     /// <summary>Puts back what Kestrel dropped from the request's Connection header, if it dropped anything.</summary>
     public static void Restore(HttpRequest req)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Prox.Http.Errors;
 using Prox.Http.Pipeline;
@@ -12,10 +11,6 @@ public sealed class HygieneStage : IProxyStage
 {
     /// <summary>The methods Prox forwards, for the <c>Allow</c> header of its own 405 and OPTIONS answers.</summary>
     internal const string Allow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
-
-    /// <summary>RFC 9110 §5.6.2 tchar: what a field name (a token, §5.1) may be made of.</summary>
-    private static readonly SearchValues<char> TokenChars =
-        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 
     public ValueTask InvokeAsync(ProxyContext ctx, ProxyStageDelegate next)
     {
@@ -38,13 +33,18 @@ public sealed class HygieneStage : IProxyStage
                 "The request has both Content-Length and Transfer-Encoding.", ctx.RequestId, headers: ("Connection", "close")));
         }
 
-        // Kestrel accepts any visible ASCII in a name and the forwarder would silently drop it: refuse it instead
-        foreach (var header in req.Headers)
+        // Kestrel accepts any visible ASCII in a name and the forwarder would silently drop it: refuse it instead. Over
+        // HTTP/1.1 Kestrel's header-decoding callback has seen every name already; the headers are only walked when it
+        // saw a bad one (or for another protocol, whose headers are not decoded in the request's flow)
+        if (ConnectionHeaderCapture.TakeBadName() || (!HttpProtocol.IsHttp11(req.Protocol) && !HttpProtocol.IsHttp10(req.Protocol)))
         {
-            if (header.Key.AsSpan().ContainsAnyExcept(TokenChars))
+            foreach (var header in req.Headers)
             {
-                return new ValueTask(Problems.WriteAsync(ctx.Http, StatusCodes.Status400BadRequest, "Invalid header name",
-                    "A header name may only contain token characters (RFC 9110 §5.1).", ctx.RequestId));
+                if (header.Key.AsSpan().ContainsAnyExcept(ConnectionHeaderCapture.TokenChars))
+                {
+                    return new ValueTask(Problems.WriteAsync(ctx.Http, StatusCodes.Status400BadRequest, "Invalid header name",
+                        "A header name may only contain token characters (RFC 9110 §5.1).", ctx.RequestId));
+                }
             }
         }
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Prox.Actors.Config;
 using Prox.Actors.Routing;
 
 namespace Prox.Http.Pipeline;
@@ -31,6 +32,9 @@ public sealed class ProxyContext
 
     /// <summary>The matched route as published when the request was matched. Set by the route-match stage.</summary>
     public RouteSnapshot Snapshot { get; private set; } = null!;
+
+    /// <summary>The matched route's config (the snapshot's).</summary>
+    public RouteConfig Route => Snapshot.Config;
 
     /// <summary>The path prefix the route matched by (stripped before forwarding when the route says so).</summary>
     public string Prefix { get; private set; } = "";

@@ -131,7 +131,7 @@ public sealed class IdleTimeoutTests
             if (Interlocked.Increment(ref requests) == 1)
             {
                 // the first attempt spends most of the request budget, then fails in a way that is retried
-                await Task.Delay(700, ctx.RequestAborted);
+                await Task.Delay(600, ctx.RequestAborted);
                 ctx.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
                 return;
             }
