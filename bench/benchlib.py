@@ -5,6 +5,8 @@
   benchlib.py check-ports P...         exit 1 (with a message) if any port is already bound on 127.0.0.1
   benchlib.py parse-wrk FILE           print "rps,p50_ms,p99_ms,requests,errors" from `wrk --latency` output
   benchlib.py summarize RAW.csv OUT.md print the markdown summary (medians + ratios) and write it to OUT.md
+  benchlib.py backend WORK PORT        set up WORK/www (/100b, /4k) and print an nginx config serving them on PORT
+                                       (profile.sh, stages.sh: the same backend as run.sh's)
   benchlib.py smaps PID                print "category kib" lines: where the process's RSS is, by mapping
   benchlib.py counters FILE.csv        print "name value" lines from `dotnet-counters collect` csv: the sum of each
                                        rate counter over the file (e.g. bytes allocated) and the last gauge values
@@ -193,6 +195,43 @@ def summarize(raw_path, out_path):
     return 0
 
 
+# ---------------------------------------------------------------- backend
+
+def backend(work, port):
+    """The static backend of profile.sh and stages.sh: files /100b and /4k, keep-alive without limits, no logs."""
+    import os
+    os.makedirs(f"{work}/www", exist_ok=True)
+    os.makedirs(f"{work}/tmp", exist_ok=True)
+    os.chmod(work, 0o755)  # the nginx worker runs as nobody
+    os.chmod(f"{work}/www", 0o755)
+    for name, size, ch in (("100b", 100, b"a"), ("4k", 4096, b"b")):
+        with open(f"{work}/www/{name}", "wb") as fh:
+            fh.write(ch * size)
+        os.chmod(f"{work}/www/{name}", 0o644)
+    t = f"{work}/tmp"
+    print(f"""worker_processes 1;
+daemon off;
+pid {work}/backend.pid;
+error_log {work}/backend-error.log warn;
+worker_rlimit_nofile 65536;
+events {{ worker_connections 16384; }}
+http {{
+    access_log off;
+    client_body_temp_path {t}/body; proxy_temp_path {t}/proxy; fastcgi_temp_path {t}/fastcgi;
+    uwsgi_temp_path {t}/uwsgi; scgi_temp_path {t}/scgi;
+    keepalive_timeout 300s; keepalive_requests 1000000; tcp_nodelay on;
+    sendfile on; etag off; open_file_cache max=16 inactive=1h; open_file_cache_valid 1h;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        root {work}/www;
+        default_type application/octet-stream;
+        location = /100b {{ }}
+        location = /4k {{ }}
+    }}
+}}""")
+    return 0
+
+
 # ---------------------------------------------------------------- memory and runtime counters
 
 def smaps(pid):
@@ -272,6 +311,8 @@ def main(argv):
         return parse_wrk(argv[2])
     if cmd == "summarize":
         return summarize(argv[2], argv[3])
+    if cmd == "backend":
+        return backend(argv[2], int(argv[3]))
     if cmd == "smaps":
         return smaps(int(argv[2]))
     if cmd == "counters":

@@ -77,40 +77,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ------------------------------------------------------------------ backend (as run.sh's)
-mkdir -p "$WORK/www" "$WORK/tmp"
-chmod 755 "$WORK" "$WORK/www"   # the nginx worker runs as nobody
-head -c 100 /dev/zero | tr '\0' 'a' >"$WORK/www/100b"
-head -c 4096 /dev/zero | tr '\0' 'b' >"$WORK/www/4k"
-cat >"$WORK/backend.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/backend.pid;
-error_log $WORK/backend-error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 16384; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/tmp/body;
-    proxy_temp_path $WORK/tmp/proxy;
-    fastcgi_temp_path $WORK/tmp/fastcgi;
-    uwsgi_temp_path $WORK/tmp/uwsgi;
-    scgi_temp_path $WORK/tmp/scgi;
-    keepalive_timeout 300s;
-    keepalive_requests 1000000;
-    tcp_nodelay on;
-    sendfile on;
-    etag off;
-    open_file_cache max=16 inactive=1h;
-    open_file_cache_valid 1h;
-    server {
-        listen 127.0.0.1:$BACKEND_PORT backlog=4096;
-        root $WORK/www;
-        default_type application/octet-stream;
-        location = /100b { }
-        location = /4k { }
-    }
-}
-EOF
+python3 "$LIB" backend "$WORK" "$BACKEND_PORT" >"$WORK/backend.conf"
 taskset -c "$LOAD_CPU" "$NGINX" -p "$WORK/" -e "$WORK/backend-error.log" -c "$WORK/backend.conf" &
 PIDS+=($!)
 

@@ -34,25 +34,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-mkdir -p "$WORK/www" "$WORK/tmp"
-chmod 755 "$WORK" "$WORK/www"   # the nginx worker runs as nobody
-head -c 100 /dev/zero | tr '\0' 'a' >"$WORK/www/100b"
-head -c 4096 /dev/zero | tr '\0' 'b' >"$WORK/www/4k"
-cat >"$WORK/backend.conf" <<EOC
-worker_processes 1;
-daemon off;
-pid $WORK/backend.pid;
-error_log $WORK/backend-error.log warn;
-events { worker_connections 16384; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/tmp/body; proxy_temp_path $WORK/tmp/proxy; fastcgi_temp_path $WORK/tmp/fastcgi;
-    uwsgi_temp_path $WORK/tmp/uwsgi; scgi_temp_path $WORK/tmp/scgi;
-    keepalive_timeout 300s; keepalive_requests 1000000; tcp_nodelay on; sendfile on; etag off;
-    server { listen 127.0.0.1:$BACKEND_PORT backlog=4096; root $WORK/www; default_type application/octet-stream;
-             location = /100b { } location = /4k { } }
-}
-EOC
+python3 "$LIB" backend "$WORK" "$BACKEND_PORT" >"$WORK/backend.conf"
 taskset -c "$LOAD_CPU" nginx -p "$WORK/" -e "$WORK/backend-error.log" -c "$WORK/backend.conf" >/dev/null 2>&1 &
 PIDS+=($!)
 sed -e "s/PORT/$PROXY_PORT/; s/ADMIN/$ADMIN_PORT/; s/BACKEND/$BACKEND_PORT/g" "$HERE/stages.conf" >"$WORK/prox.conf"

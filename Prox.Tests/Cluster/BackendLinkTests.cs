@@ -34,6 +34,19 @@ public sealed class BackendLinkTests : TestKit
         return (link, route, region, memory, stats);
     }
 
+    /// <summary>The batch a failure brought forward. The link counts the failure just before it arms the flush timer,
+    /// so the clock is advanced until the timer was armed in time.</summary>
+    private OutcomeBatch FailureFlushed(TestProbe region)
+    {
+        OutcomeBatch? batch = null;
+        AwaitAssert(() =>
+        {
+            Scheduler.Advance(BackendLink.FailureFlush);
+            batch = region.ExpectMsg<OutcomeBatch>(TimeSpan.FromMilliseconds(50));
+        }, TimeSpan.FromSeconds(3), TimeSpan.Zero);
+        return batch!;
+    }
+
     private static RequestOutcome Ok(int ms) => new(OutcomeKind.Success, 200, TimeSpan.FromMilliseconds(ms));
 
     private static BackendStateUpdate State(long incarnation, long seq, bool available, string owner = "akka.tcp://prox@127.0.0.1:2") =>
@@ -67,14 +80,8 @@ public sealed class BackendLinkTests : TestKit
         link.Tell(Ok(10));
         link.Tell(new RequestOutcome(OutcomeKind.ConnectFailure, 0, TimeSpan.FromMilliseconds(1)));
         AwaitCondition(() => memory.Failures == 1);
-        // the link counts the failure just before it arms the flush timer: advance until the timer was armed in time
-        OutcomeBatch? batch = null;
-        AwaitAssert(() =>
-        {
-            Scheduler.Advance(BackendLink.FailureFlush);
-            batch = region.ExpectMsg<OutcomeBatch>(TimeSpan.FromMilliseconds(50));
-        }, TimeSpan.FromSeconds(3), TimeSpan.Zero);
-        Assert.Equal([OutcomeKind.Success, OutcomeKind.ConnectFailure], batch!.Runs.Select(r => r.Kind).ToArray());
+        var batch = FailureFlushed(region);
+        Assert.Equal([OutcomeKind.Success, OutcomeKind.ConnectFailure], batch.Runs.Select(r => r.Kind).ToArray());
         // nothing left for the slow flush
         Scheduler.Advance(BackendLink.SuccessFlush);
         region.FishForMessage<BackendSubscribe>(m => m is BackendSubscribe);
@@ -88,14 +95,9 @@ public sealed class BackendLinkTests : TestKit
         for (var i = 0; i < 3; i++) memory.Live.Report(OutcomeKind.Success, 200, TimeSpan.FromMilliseconds(20));
         memory.Live.Report(OutcomeKind.ConnectFailure, 0, TimeSpan.FromMilliseconds(1));
         AwaitCondition(() => memory.Failures == 1);
-        OutcomeBatch? batch = null;
-        AwaitAssert(() =>
-        {
-            Scheduler.Advance(BackendLink.FailureFlush);
-            batch = region.ExpectMsg<OutcomeBatch>(TimeSpan.FromMilliseconds(50));
-        }, TimeSpan.FromSeconds(3), TimeSpan.Zero);
+        var batch = FailureFlushed(region);
         Assert.Equal([new OutcomeRun(OutcomeKind.Success, 0, 3, 20_000), new OutcomeRun(OutcomeKind.ConnectFailure, 0, 1, 1000)],
-            batch!.Runs.ToArray());
+            batch.Runs.ToArray());
         Assert.Equal(4, memory.Requests);
         Assert.True(memory.Live.EwmaMicros > 0);
     }
