@@ -38,11 +38,6 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         public static readonly RotateLatencyWindow Instance = new();
     }
 
-    private sealed record FoldTally
-    {
-        public static readonly FoldTally Instance = new();
-    }
-
     private sealed record ProbeNow
     {
         public static readonly ProbeNow Instance = new();
@@ -86,10 +81,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
         _recoveryCfg = runner is null ? null : _live.Config.Recovery;
 
         Receive<RequestOutcome>(OnOutcome);
-        Receive<TallyDue>(_ =>
-        {
-            if (!Timers.IsTimerActive("fold")) Timers.StartSingleTimer("fold", FoldTally.Instance, OutcomeTally.FoldDelay);
-        });
+        Receive<TallyDue>(_ => TallyDue.ScheduleFold(Timers));
         Receive<FoldTally>(_ => Fold());
         Receive<RecordOutcomes>(OnOutcomes);
         Receive<ReturnFromEjection>(_ => Apply(GuardTracker.OnReturnTimer(Guard, Now)));
@@ -185,10 +177,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
     /// </summary>
     private void Fold(long upTo = long.MaxValue)
     {
-        var d = _m.Tally.Fold(_live.Tally, _m.Latency);
-        _m.Requests += d.Count;
-        if (d.Answered > 0) _live.EwmaMicros = _m.Latency.EwmaMicros;
-        var news = _m.Tally.GuardNews(upTo);
+        var (_, news) = _m.FoldTally(upTo);
         if (news > 0) Apply(GuardTracker.OnAnswered(Guard, news, Now, _guardCfg));
     }
 
@@ -203,8 +192,7 @@ public sealed class BackendActor : ReceiveActor, IWithTimers
                 // answers and departed clients, folded on the other node: taken whole, as a local fold would
                 case OutcomeKind.Success:
                     _m.Requests += run.Count;
-                    _m.Latency.AddToBucket(LatencyStats.BucketOf(latency.Ticks), run.Count);
-                    _m.Latency.MoveEwma(latency, run.Count);
+                    _m.Latency.Record(latency, run.Count);
                     _live.EwmaMicros = _m.Latency.EwmaMicros;
                     Apply(GuardTracker.OnAnswered(Guard, run.Count, Now, _guardCfg));
                     break;

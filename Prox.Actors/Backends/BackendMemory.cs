@@ -27,6 +27,19 @@ public sealed class BackendMemory
 
     /// <summary>What the actor has folded of <see cref="BackendLive.Tally"/>.</summary>
     public TallyCursor Tally { get; } = new();
+
+    /// <summary>
+    /// Folds what the request path counted on <see cref="BackendLive.Tally"/> since the last fold into the counters,
+    /// latency statistics and the EWMA the balancer reads; returns what it took and how many answers, up to
+    /// <paramref name="upTo"/> (a failure's <see cref="RequestOutcome.AnsweredBefore"/>), the guard has yet to hear of.
+    /// </summary>
+    public (TallyDelta Delta, long GuardNews) FoldTally(long upTo = long.MaxValue)
+    {
+        var d = Tally.Fold(Live.Tally, Latency);
+        Requests += d.Count;
+        if (d.Answered > 0) Live.EwmaMicros = Latency.EwmaMicros;
+        return (d, Tally.GuardNews(upTo));
+    }
     public PassiveState Passive { get; set; } = PassiveState.Initial;
     public BreakerState Breaker { get; set; } = BreakerState.Initial;
 

@@ -59,6 +59,13 @@ public sealed class LatencyStats
         _currentCount++;
     }
 
+    /// <summary><paramref name="count"/> samples of <paramref name="latency"/> at once (another node's run of answers).</summary>
+    internal void Record(TimeSpan latency, long count)
+    {
+        AddToBucket(BucketOf(latency.Ticks < 0 ? 0 : latency.Ticks), count);
+        MoveEwma(latency, count);
+    }
+
     /// <summary>Adds <paramref name="count"/> samples to one bucket: a fold of the request path's
     /// <see cref="OutcomeTally"/>, whose histogram has these buckets. The EWMA moves with <see cref="MoveEwma"/>.</summary>
     internal void AddToBucket(int bucket, long count)

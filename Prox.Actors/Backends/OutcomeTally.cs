@@ -67,6 +67,20 @@ public sealed class OutcomeTally
 public sealed record TallyDue
 {
     public static readonly TallyDue Instance = new();
+
+    /// <summary>What the actor does on <see cref="TallyDue"/>: a <see cref="FoldTally"/> to itself in
+    /// <see cref="OutcomeTally.FoldDelay"/>, unless one is already on its way.</summary>
+    public static void ScheduleFold(Akka.Actor.ITimerScheduler timers)
+    {
+        if (!timers.IsTimerActive(nameof(FoldTally)))
+            timers.StartSingleTimer(nameof(FoldTally), FoldTally.Instance, OutcomeTally.FoldDelay);
+    }
+}
+
+/// <summary>The actor's own timer tick: time to fold its backend's <see cref="OutcomeTally"/>.</summary>
+public sealed record FoldTally
+{
+    public static readonly FoldTally Instance = new();
 }
 
 /// <summary>What one fold took from a tally.</summary>

@@ -31,11 +31,6 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
         public static readonly Flush Instance = new();
     }
 
-    private sealed record FoldTally
-    {
-        public static readonly FoldTally Instance = new();
-    }
-
     private sealed record Resubscribe
     {
         public static readonly Resubscribe Instance = new();
@@ -60,10 +55,7 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
         _m = memory;
         _stats = stats;
         Receive<RequestOutcome>(OnOutcome);
-        Receive<TallyDue>(_ =>
-        {
-            if (!Timers.IsTimerActive("fold")) Timers.StartSingleTimer("fold", FoldTally.Instance, OutcomeTally.FoldDelay);
-        });
+        Receive<TallyDue>(_ => TallyDue.ScheduleFold(Timers));
         Receive<FoldTally>(_ => Fold());
         Receive<Flush>(_ => SendBatch());
         Receive<Resubscribe>(_ => Subscribe());
@@ -113,12 +105,9 @@ public sealed class BackendLink : ReceiveActor, IWithTimers
     /// next batch, so it hears them in order with the failures.</summary>
     private void Fold(long upTo = long.MaxValue)
     {
-        var d = _m.Tally.Fold(_m.Live.Tally, _m.Latency);
-        _m.Requests += d.Count;
-        if (d.Answered > 0) _m.Live.EwmaMicros = _m.Latency.EwmaMicros;
+        var (d, news) = _m.FoldTally(upTo);
         _batch.AddRun(OutcomeKind.ClientAbort, d.Aborted, TimeSpan.Zero);
-        _batch.AddRun(OutcomeKind.Success, _m.Tally.GuardNews(upTo),
-            d.Answered > 0 ? d.MeanLatency : TimeSpan.FromMilliseconds(_m.Latency.EwmaMs));
+        _batch.AddRun(OutcomeKind.Success, news, d.Answered > 0 ? d.MeanLatency : TimeSpan.FromMilliseconds(_m.Latency.EwmaMs));
         if (_batch.Count > 0) FlushWithin(_batch.HasFailure ? FailureFlush : SuccessFlush);
     }
 

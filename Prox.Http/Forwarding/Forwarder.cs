@@ -17,7 +17,8 @@ namespace Prox.Http.Forwarding;
 /// <summary>
 /// The one way a request reaches a backend: select from the route snapshot, forward through YARP, classify the
 /// outcome, retry on another backend when the route allows it, and report every attempt to the backend
-/// (<see cref="BackendLive.Report"/>: a count for an answer, a Tell for a failure). Awaits no actor. The forward stage, the cache (misses, revalidations, background refreshes) and the
+/// (<see cref="BackendLive.Report"/>: a count for an answer, a Tell for a failure). Awaits no actor. The forward
+/// stage, the cache (misses, revalidations, background refreshes) and the
 /// coalescing leader all call it; it calls nothing back.
 /// </summary>
 public sealed class Forwarder
