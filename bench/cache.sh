@@ -2,6 +2,8 @@
 # Response-cache benchmark: wrk -> {Prox cached route | Prox uncached route | nginx proxy_cache | nginx uncached}
 # -> one nginx backend that logs every request it serves, all on 127.0.0.1, pinned like run.sh.
 # Reports req/s, p99 and the fraction of client requests that reached the backend. See bench/README.md.
+# Also measured, pinned as the proxies: the "Kestrel floor", a bare Kestrel app (bench/SlowBackend with no delay)
+# answering the same 4 KiB from memory: the most any answer from a Kestrel process's memory can do here.
 #
 # usage: bench/cache.sh [options]             (env form in brackets)
 #   --quick           warm-up 5 s, duration 3 s, 1 repeat                          [QUICK=1]
@@ -49,9 +51,9 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
     || die "needs nginx, wrk and taskset (bench/run.sh installs them)"
 ulimit -n 65536 2>/dev/null || true
 
-# backend, nginx, prox, prox-admin
-PORTS=($(python3 "$LIB" free-ports 4)) || die "could not find free ports"
-BACKEND_PORT=${PORTS[0]}; NGINX_PORT=${PORTS[1]}; PROX_PORT=${PORTS[2]}; ADMIN_PORT=${PORTS[3]}
+# backend, nginx, prox, prox-admin, kestrel floor
+PORTS=($(python3 "$LIB" free-ports 5)) || die "could not find free ports"
+BACKEND_PORT=${PORTS[0]}; NGINX_PORT=${PORTS[1]}; PROX_PORT=${PORTS[2]}; ADMIN_PORT=${PORTS[3]}; FLOOR_PORT=${PORTS[4]}
 
 STAMP=$(date +%Y%m%d-%H%M%S)-cache
 [[ "$QUICK" == 1 ]] && STAMP+="-quick"
@@ -172,10 +174,13 @@ prox {
 EOF
 
 PROX_DLL=${PROX_DLL:-$ROOT/Prox.Hosting/bin/Release/net10.0/prox.dll}
+FLOOR_DLL=$HERE/SlowBackend/bin/Release/net10.0/SlowBackend.dll
 if [[ "$NO_BUILD" != 1 ]]; then
-    log "building Prox.Hosting (Release)"
+    log "building Prox.Hosting and bench/SlowBackend (Release)"
     dotnet build "$ROOT/Prox.Hosting/Prox.Hosting.csproj" -c Release -nologo -v q >"$RUN_DIR/logs/build-prox.log" 2>&1 \
         || die "Prox build failed (see $RUN_DIR/logs/build-prox.log)"
+    dotnet build "$HERE/SlowBackend/SlowBackend.csproj" -c Release -nologo -v q >"$RUN_DIR/logs/build-floor.log" 2>&1 \
+        || die "SlowBackend build failed (see $RUN_DIR/logs/build-floor.log)"
 fi
 
 start backend "$LOAD_CPU" "$NGINX" -p "$WORK/" -e "$WORK/backend-error.log" -c "$WORK/backend.conf"
@@ -185,6 +190,8 @@ wait_http "http://127.0.0.1:$NGINX_PORT/u/4k" 10 || die "nginx proxy did not sta
 start prox "$PROXY_CPU" dotnet "$PROX_DLL" run --config "$WORK/prox.conf"
 wait_http "http://127.0.0.1:$ADMIN_PORT/healthz" 30 || die "prox did not start (log: $RUN_DIR/logs/prox.log)"
 wait_http "http://127.0.0.1:$PROX_PORT/u/4k" 10 || die "prox does not proxy"
+start kestrel-floor "$PROXY_CPU" dotnet "$FLOOR_DLL" "$FLOOR_PORT" 0 1 4096
+wait_http "http://127.0.0.1:$FLOOR_PORT/4k" 30 || die "the Kestrel floor (bench/SlowBackend) did not start"
 for url in "http://127.0.0.1:$PROX_PORT/c/4k?k=0" "http://127.0.0.1:$NGINX_PORT/c/4k?k=0"; do
     [[ $(curl -s "$url" | wc -c) == 4096 ]] || die "$url: wrong body"
     curl -s -o /dev/null "$url"
@@ -193,9 +200,10 @@ done
 
 # target -> proxy URL and path prefix
 declare -A HOST=([prox-cached]="http://127.0.0.1:$PROX_PORT" [prox-uncached]="http://127.0.0.1:$PROX_PORT"
-                 [nginx-cached]="http://127.0.0.1:$NGINX_PORT" [nginx-uncached]="http://127.0.0.1:$NGINX_PORT")
-declare -A PREFIX=([prox-cached]=/c [prox-uncached]=/u [nginx-cached]=/c [nginx-uncached]=/u)
-TARGETS=(prox-cached prox-uncached nginx-cached nginx-uncached)
+                 [nginx-cached]="http://127.0.0.1:$NGINX_PORT" [nginx-uncached]="http://127.0.0.1:$NGINX_PORT"
+                 [kestrel-floor]="http://127.0.0.1:$FLOOR_PORT")
+declare -A PREFIX=([prox-cached]=/c [prox-uncached]=/u [nginx-cached]=/c [nginx-uncached]=/u [kestrel-floor]=)
+TARGETS=(prox-cached prox-uncached nginx-cached nginx-uncached kestrel-floor)
 
 wrk_run() {   # target seconds [extra wrk args]: every request picks one of KEYS URLs at random
     local t=$1 s=$2; shift 2
@@ -206,8 +214,8 @@ wrk_run() {   # target seconds [extra wrk args]: every request picks one of KEYS
 backend_count() { sleep 0.3; wc -l <"$WORK/backend-access.log"; }
 
 log "ports: backend=$BACKEND_PORT nginx=$NGINX_PORT prox=$PROX_PORT; keys=$KEYS ttl=${TTL}s c=$CONNS ${DURATION}s x $REPEATS"
-log "warm-up: prox ${WARMUP}s, nginx 5s"
-for t in prox-cached prox-uncached; do wrk_run "$t" $(( (WARMUP + 1) / 2 )) >/dev/null 2>&1 || die "warm-up of $t failed"; done
+log "warm-up: prox ${WARMUP}s (both routes), the Kestrel floor half that, nginx 5s"
+for t in prox-cached prox-uncached kestrel-floor; do wrk_run "$t" $(( (WARMUP + 1) / 2 )) >/dev/null 2>&1 || die "warm-up of $t failed"; done
 for t in nginx-cached nginx-uncached; do wrk_run "$t" 3 >/dev/null 2>&1 || die "warm-up of $t failed"; done
 
 RAW="$RUN_DIR/raw.csv"
@@ -231,7 +239,7 @@ python3 - "$RAW" <<'PY' | tee "$RUN_DIR/summary.md"
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 med = lambda t, k: statistics.median(float(r[k]) for r in rows if r["target"] == t)
-targets = ["prox-cached", "prox-uncached", "nginx-cached", "nginx-uncached"]
+targets = ["prox-cached", "prox-uncached", "nginx-cached", "nginx-uncached", "kestrel-floor"]
 print("| target | req/s (median) | p99 ms | backend fraction |")
 print("|---|---|---|---|")
 for t in targets:
@@ -239,6 +247,8 @@ for t in targets:
 print()
 print(f"Prox cached / Prox uncached req/s: {med('prox-cached', 'rps') / med('prox-uncached', 'rps'):.2f}x")
 print(f"Prox cached / nginx proxy_cache req/s: {med('prox-cached', 'rps') / med('nginx-cached', 'rps'):.2f}x")
+print(f"Kestrel floor / nginx proxy_cache req/s: {med('kestrel-floor', 'rps') / med('nginx-cached', 'rps'):.2f}x")
+print(f"Prox cached / Kestrel floor req/s: {med('prox-cached', 'rps') / med('kestrel-floor', 'rps'):.2f}x")
 print(f"backend load with the Prox cache: {med('prox-cached', 'backend_fraction') * 100:.2f}% of requests "
       f"(reduction {(1 - med('prox-cached', 'backend_fraction')) * 100:.2f}%)")
 PY

@@ -70,7 +70,7 @@ public sealed class CacheStage(ProxRuntime rt, ResponseCache responses, Forwarde
 
         var key = StoredResponses.Key(snap.Id, cfg, req);
         var now = cache.Time.GetUtcNow();
-        var entry = bypass ? null : cache.Get(key);
+        var entry = bypass ? null : cache.Get(key, now);
         if (entry is not null && !StoredResponses.VaryMatches(entry, req.Headers)) entry = null;
         CacheEntry? expired = null;
         if (entry is not null)

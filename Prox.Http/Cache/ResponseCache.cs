@@ -8,6 +8,8 @@ public sealed class CacheEntry
 {
     internal CacheEntry? Prev;
     internal CacheEntry? Next;
+    /// <summary>When the entry last moved to the front of the LRU list (UTC ticks).</summary>
+    internal long MovedAt;
     private int _refreshing;
 
     public required string Key { get; init; }
@@ -75,7 +77,9 @@ public sealed class RouteCacheStats
 
 /// <summary>
 /// The process-wide response store: a dictionary for lookups plus an LRU list under one lock, bounded by a byte
-/// budget however many keys arrive. Adding an entry evicts the least recently used ones until it fits.
+/// budget however many keys arrive. Adding an entry evicts the least recently used ones until it fits. A hit moves
+/// its entry to the front at most once per <see cref="MoveInterval"/> (as memcached does), so hits on a hot entry
+/// read the dictionary and take no lock.
 /// </summary>
 public sealed class ResponseCache
 {
@@ -87,6 +91,9 @@ public sealed class ResponseCache
     private long _bytes;
     private long _maxBytes;
     private long _evictions;
+
+    /// <summary>A hit within this long of its entry's last move keeps the entry where it is.</summary>
+    public static readonly TimeSpan MoveInterval = TimeSpan.FromSeconds(1);
 
     public ResponseCache(TimeProvider time, long maxBytes)
     {
@@ -116,14 +123,21 @@ public sealed class ResponseCache
         }
     }
 
-    /// <summary>The entry for <paramref name="key"/>, marked as the most recently used; null when absent.</summary>
-    public CacheEntry? Get(string key)
+    /// <summary>The entry for <paramref name="key"/>, marked as the most recently used (unless it was within
+    /// <see cref="MoveInterval"/>); null when absent.</summary>
+    public CacheEntry? Get(string key) => Get(key, Time.GetUtcNow());
+
+    /// <inheritdoc cref="Get(string)"/>
+    /// <param name="now">The time of the request (the caller has it already).</param>
+    public CacheEntry? Get(string key, DateTimeOffset now)
     {
         if (!_map.TryGetValue(key, out var e)) return null;
+        var ticks = now.UtcTicks;
+        if (ticks - Volatile.Read(ref e.MovedAt) < MoveInterval.Ticks) return e;
         lock (_lock)
         {
             // it may have been evicted between the lookup and the lock: then it is not in the list
-            if (e.Prev is not null || _head == e) MoveToFront(e);
+            if (e.Prev is not null || _head == e) MoveToFront(e, ticks);
         }
         return e;
     }
@@ -137,7 +151,7 @@ public sealed class ResponseCache
             if (_map.TryGetValue(entry.Key, out var old)) RemoveLocked(old, evicted: false);
             EvictUntil(entry.Size);
             _map[entry.Key] = entry;
-            LinkFront(entry);
+            LinkFront(entry, Time.GetUtcNow().UtcTicks);
             _bytes += entry.Size;
             var s = StatsFor(entry.Route);
             Interlocked.Increment(ref s.EntryCount);
@@ -206,15 +220,17 @@ public sealed class ResponseCache
         if (evicted) Interlocked.Increment(ref _evictions);
     }
 
-    private void MoveToFront(CacheEntry e)
+    private void MoveToFront(CacheEntry e, long ticks)
     {
+        Volatile.Write(ref e.MovedAt, ticks);
         if (_head == e) return;
         Unlink(e);
-        LinkFront(e);
+        LinkFront(e, ticks);
     }
 
-    private void LinkFront(CacheEntry e)
+    private void LinkFront(CacheEntry e, long ticks)
     {
+        Volatile.Write(ref e.MovedAt, ticks);
         e.Prev = null;
         e.Next = _head;
         if (_head is not null) _head.Prev = e;

@@ -52,16 +52,40 @@ public class ResponseCacheTests
     public void Set_OverBudget_EvictsLeastRecentlyUsed()
     {
         var size = Entry("/a", 1000).Size;
-        var cache = new ResponseCache(new ManualClock(), size * 3);
+        var clock = new ManualClock();
+        var cache = new ResponseCache(clock, size * 3);
         cache.Set(Entry("/a", 1000));
         cache.Set(Entry("/b", 1000));
         cache.Set(Entry("/c", 1000));
+        clock.Advance(ResponseCache.MoveInterval);
         Assert.NotNull(cache.Get("r\nh\n/a")); // /a is now the most recent; /b the least
         cache.Set(Entry("/d", 1000));
         Assert.Null(cache.Get("r\nh\n/b"));
         Assert.NotNull(cache.Get("r\nh\n/a"));
         Assert.NotNull(cache.Get("r\nh\n/c"));
         Assert.Equal(1, cache.Evictions);
+    }
+
+    [Fact]
+    public void Get_WithinMoveIntervalOfLastMove_KeepsThePlace_LaterMovesToFront()
+    {
+        var size = Entry("/a", 1000).Size;
+        var clock = new ManualClock();
+        var cache = new ResponseCache(clock, size * 3);
+        cache.Set(Entry("/a", 1000));
+        cache.Set(Entry("/b", 1000));
+        cache.Set(Entry("/c", 1000));
+        clock.Advance(ResponseCache.MoveInterval - TimeSpan.FromMilliseconds(1));
+        Assert.NotNull(cache.Get("r\nh\n/a")); // a hit, but /a stays the least recently moved
+        cache.Set(Entry("/d", 1000));
+        Assert.Null(cache.Get("r\nh\n/a"));
+
+        clock.Advance(TimeSpan.FromMilliseconds(1)); // /b was stored a full interval ago: this hit moves it
+        Assert.NotNull(cache.Get("r\nh\n/b"));
+        cache.Set(Entry("/e", 1000));
+        Assert.Null(cache.Get("r\nh\n/c"));
+        Assert.NotNull(cache.Get("r\nh\n/b"));
+        Assert.Equal(2, cache.Evictions);
     }
 
     [Fact]
