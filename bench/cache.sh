@@ -246,7 +246,13 @@ for t in targets:
     print(f"| {t} | {med(t, 'rps'):.0f} | {med(t, 'p99_ms'):.2f} | {med(t, 'backend_fraction'):.4f} |")
 print()
 print(f"Prox cached / Prox uncached req/s: {med('prox-cached', 'rps') / med('prox-uncached', 'rps'):.2f}x")
-print(f"Prox cached / nginx proxy_cache req/s: {med('prox-cached', 'rps') / med('nginx-cached', 'rps'):.2f}x")
+def per_repeat(a, b):   # a/b within each repeat (the two ran back to back)
+    by = {(r["repeat"], r["target"]): float(r["rps"]) for r in rows}
+    reps = sorted({r["repeat"] for r in rows}, key=int)
+    return [by[(k, a)] / by[(k, b)] for k in reps if (k, a) in by and (k, b) in by]
+pr = per_repeat("prox-cached", "nginx-cached")
+print(f"Prox cached / nginx proxy_cache req/s: {med('prox-cached', 'rps') / med('nginx-cached', 'rps'):.2f}x "
+      f"(per repeat {', '.join(f'{x:.2f}' for x in pr)}; median {statistics.median(pr):.2f})")
 print(f"Kestrel floor / nginx proxy_cache req/s: {med('kestrel-floor', 'rps') / med('nginx-cached', 'rps'):.2f}x")
 print(f"Prox cached / Kestrel floor req/s: {med('prox-cached', 'rps') / med('kestrel-floor', 'rps'):.2f}x")
 print(f"backend load with the Prox cache: {med('prox-cached', 'backend_fraction') * 100:.2f}% of requests "
