@@ -19,6 +19,7 @@ using Prox.Http.Errors;
 using Prox.Http.Forwarding;
 using Prox.Http.Hygiene;
 using Prox.Http.Runtime;
+using Prox.Http.Tls;
 using Serilog;
 using Serilog.Events;
 
@@ -35,7 +36,7 @@ public sealed class ProxHost : IAsyncDisposable
     /// <summary>A Serilog level above Fatal: a category overridden to it logs nothing and reports no level enabled.</summary>
     private const LogEventLevel Off = (LogEventLevel)(1 + (int)LogEventLevel.Fatal);
 
-    private readonly List<ListenOptions> _proxyListeners = new();
+    private readonly List<(ListenOptions Options, bool Tls)> _proxyListeners = new();
     private readonly List<ListenOptions> _adminListeners = new();
     private ShardedBackendActors? _sharded;
 
@@ -66,8 +67,16 @@ public sealed class ProxHost : IAsyncDisposable
     public ProxSnapshotStore Store { get; } = new();
 
     /// <summary>The bound proxy addresses (ports resolved after <see cref="StartAsync"/>).</summary>
-    public IReadOnlyList<Uri> ProxyUrls => _proxyListeners.Select(UrlOf).ToArray();
-    public IReadOnlyList<Uri> AdminUrls => _adminListeners.Select(UrlOf).ToArray();
+    public IReadOnlyList<Uri> ProxyUrls => _proxyListeners.Select(l => UrlOf(l.Options, l.Tls)).ToArray();
+    public IReadOnlyList<Uri> AdminUrls => _adminListeners.Select(o => UrlOf(o, tls: false)).ToArray();
+
+    /// <summary>The TLS listeners' certificates (empty without TLS listeners).</summary>
+    public CertificateStore Certificates => App.Services.GetRequiredService<CertificateStore>();
+
+    /// <summary>What relative file names in a config (TLS certificates and keys) resolve against: the config file's
+    /// folder; the working directory for a config given as text.</summary>
+    public static string ConfigDirectory(string? configPath) =>
+        configPath is null ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(Path.GetFullPath(configPath))!;
 
     /// <summary>This node's cluster address (<c>akka.tcp://prox@host:port</c>, the port bound when configured as 0);
     /// null in standalone mode.</summary>
@@ -110,10 +119,43 @@ public sealed class ProxHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
+            // h2c on a listener that also speaks HTTP/1.1 (PriorKnowledge) looks like TLS to Kestrel, so the stream's
+            // scheme must come from the client's :scheme; Prox's own decisions read the TLS handshake feature instead
+            k.AllowAlternateSchemes = true;
             k.RequestHeaderEncodingSelector = ConnectionHeaderCapture.Selector;
             k.Limits.MaxRequestBodySize = Config.Limits.MaxRequestBodyBytes;
-            foreach (var l in Config.Listen) Listen(k, l, _proxyListeners, admin: false);
-            foreach (var l in Config.Admin.Listen) Listen(k, l, _adminListeners, admin: true);
+            var h2 = Config.Limits.Http2;
+            k.Limits.Http2.MaxStreamsPerConnection = h2.MaxStreamsPerConnection;
+            k.Limits.Http2.HeaderTableSize = h2.HeaderTableSize;
+            k.Limits.Http2.MaxFrameSize = h2.MaxFrameSize;
+            k.Limits.Http2.MaxRequestHeaderFieldSize = h2.MaxRequestHeaderFieldSize;
+            k.Limits.Http2.InitialConnectionWindowSize = h2.InitialConnectionWindowSize;
+            k.Limits.Http2.InitialStreamWindowSize = h2.InitialStreamWindowSize;
+            var certificates = k.ApplicationServices.GetRequiredService<CertificateStore>();
+            foreach (var l in Config.Listen)
+                Listen(k, l, o =>
+                {
+                    _proxyListeners.Add((o, l.Tls is not null));
+                    o.Protocols = l.Protocols switch
+                    {
+                        Prox.Actors.Tls.HttpProtocolSet.Http1 => HttpProtocols.Http1,
+                        Prox.Actors.Tls.HttpProtocolSet.Http2 => HttpProtocols.Http2,
+                        _ => HttpProtocols.Http1AndHttp2,
+                    };
+                    if (l.Tls is { } tls) UseTls(o, tls, l.Protocols, certificates);
+                    else if (l.Protocols == (Prox.Actors.Tls.HttpProtocolSet.Http1 | Prox.Actors.Tls.HttpProtocolSet.Http2))
+                        o.Use(PriorKnowledge.Detect);
+                });
+            foreach (var l in Config.Admin.Listen)
+                Listen(k, l, o =>
+                {
+                    _adminListeners.Add(o);
+                    o.Use(next => conn =>
+                    {
+                        conn.Items[AdminConnectionKey] = true;
+                        return next(conn);
+                    });
+                });
         });
 
         // Graceful shutdown: Kestrel stops accepting and lets in-flight requests finish until this timeout, then
@@ -128,7 +170,11 @@ public sealed class ProxHost : IAsyncDisposable
         builder.Services.AddSingleton<RecoveryRunner>();
         builder.Services.AddSingleton<HttpWebhookSender>();
         builder.Services.AddSingleton(sp => new ProxRuntime(Config, Store,
-            () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>()));
+            () => sp.GetRequiredService<ActorRegistry>().Get<ProxSupervisor>())
+        {
+            // a reload naming a certificate that cannot be used is rejected as a whole, like any invalid config
+            FileCheck = next => CertificateFiles.Check(next, ConfigDirectory(ConfigPath), Time.GetUtcNow()),
+        });
         builder.Services.AddSingleton(sp =>
         {
             // sized from the file at start, as the rest of the host; a reload resizes it
@@ -137,6 +183,13 @@ public sealed class ProxHost : IAsyncDisposable
             return cache;
         });
         builder.Services.AddProxPipeline();
+        builder.Services.AddSingleton(sp =>
+        {
+            var store = new CertificateStore(Config, ConfigDirectory(ConfigPath), Time, sp.GetRequiredService<ILogger<CertificateStore>>(),
+                () => sp.GetService<ActorSystem>());
+            sp.GetRequiredService<ProxRuntime>().Applied += store.Apply;
+            return store;
+        });
         builder.Services.AddSingleton(Time);
         builder.Services.AddSingleton<AdminAudit>();
         builder.Services.AddSingleton(sp => new ConfigReloader(ConfigPath, sp.GetRequiredService<ProxRuntime>(),
@@ -209,27 +262,38 @@ public sealed class ProxHost : IAsyncDisposable
         return admin.Build();
     }
 
-    private static void Listen(KestrelServerOptions k, ListenAddress a, List<ListenOptions> into, bool admin)
+    /// <summary>TLS on a listener: the certificate is chosen per handshake by SNI from the <see cref="CertificateStore"/>
+    /// (so a reloaded certificate serves the next handshake), the TLS versions from the current <c>prox.tls</c>, and ALPN
+    /// offers what the listener speaks.</summary>
+    private static void UseTls(ListenOptions o, Prox.Actors.Tls.ListenerTls tls, Prox.Actors.Tls.HttpProtocolSet protocols,
+        CertificateStore certificates)
     {
-        void Configure(ListenOptions o)
+        List<System.Net.Security.SslApplicationProtocol> alpn = [];
+        if (protocols.HasFlag(Prox.Actors.Tls.HttpProtocolSet.Http2)) alpn.Add(System.Net.Security.SslApplicationProtocol.Http2);
+        if (protocols.HasFlag(Prox.Actors.Tls.HttpProtocolSet.Http1)) alpn.Add(System.Net.Security.SslApplicationProtocol.Http11);
+        o.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.TlsHandshakeCallbackOptions
         {
-            into.Add(o);
-            if (admin)
-                o.Use(next => conn =>
-                {
-                    conn.Items[AdminConnectionKey] = true;
-                    return next(conn);
-                });
-        }
+            OnConnection = ctx => ValueTask.FromResult(new System.Net.Security.SslServerAuthenticationOptions
+            {
+                ServerCertificateContext = certificates.Select(tls, ctx.ClientHelloInfo.ServerName)
+                    ?? throw new System.Security.Authentication.AuthenticationException("no certificate for this listener"),
+                EnabledSslProtocols = certificates.Protocols,
+                ApplicationProtocols = alpn,
+                ClientCertificateRequired = false,
+            }),
+        });
+    }
 
+    private static void Listen(KestrelServerOptions k, ListenAddress a, Action<ListenOptions> Configure)
+    {
         if (a.Host == "*") k.ListenAnyIP(a.Port, Configure);
         else if (a.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) k.ListenLocalhost(a.Port, Configure);
         else k.Listen(IPAddress.Parse(a.Host), a.Port, Configure);
     }
 
-    private static Uri UrlOf(ListenOptions o) => o.EndPoint switch
+    private static Uri UrlOf(ListenOptions o, bool tls) => o.EndPoint switch
     {
-        IPEndPoint ip => new Uri($"http://{(ip.Address.Equals(IPAddress.IPv6Any) || ip.Address.Equals(IPAddress.Any) ? "127.0.0.1" : ip.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip.Address}]" : ip.Address.ToString())}:{ip.Port}"),
+        IPEndPoint ip => new Uri($"{(tls ? "https" : "http")}://{(ip.Address.Equals(IPAddress.IPv6Any) || ip.Address.Equals(IPAddress.Any) ? "127.0.0.1" : ip.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip.Address}]" : ip.Address.ToString())}:{ip.Port}"),
         _ => new Uri("http://" + o),
     };
 
@@ -243,6 +307,9 @@ public sealed class ProxHost : IAsyncDisposable
     {
         if (ProxPersistence.PrepareDataDir(Config.Persistence) is { } dirError) throw new ProxStartupException(dirError);
         if (ProxPersistence.Check(Config.Persistence) is { } dbError) throw new ProxStartupException(dbError);
+        var certificates = App.Services.GetRequiredService<CertificateStore>();
+        if (certificates.Enabled && certificates.Load() is { Count: > 0 } tlsErrors)
+            throw new ProxStartupException("TLS certificates unusable:" + string.Concat(tlsErrors.Select(e => $"\n  {e}")));
         await App.StartAsync(ct);
         var reloader = App.Services.GetRequiredService<ConfigReloader>();
         await reloader.StartServingAsync(ct);
@@ -251,6 +318,7 @@ public sealed class ProxHost : IAsyncDisposable
         Reloader = reloader;
         reloader.Start();
         await Store.Ready.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        certificates.StartPolling();
     }
 
     public Task StopAsync(CancellationToken ct = default) => App.StopAsync(ct);

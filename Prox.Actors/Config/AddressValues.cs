@@ -12,9 +12,6 @@ internal static partial class AddressValues
     [GeneratedRegex(@"^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$")]
     private static partial Regex DottedQuad();
 
-    [GeneratedRegex(@"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
-    private static partial Regex DnsLabel();
-
     /// <summary><c>host:port</c> where host is a dotted IPv4 address, <c>[IPv6]</c>, <c>localhost</c> or <c>*</c>.</summary>
     public static bool TryParseListenAddress(string text, out ListenAddress address, out string error)
     {
@@ -63,30 +60,6 @@ internal static partial class AddressValues
         }
         address = new ListenAddress(host, int.Parse(port, CultureInfo.InvariantCulture));
         error = "";
-        return true;
-    }
-
-    /// <summary>An exact DNS name or a <c>*.suffix</c> wildcard, returned lower-case.</summary>
-    public static bool TryParseHostPattern(string text, out string pattern, out string error)
-    {
-        pattern = text.Trim().ToLowerInvariant();
-        error = "";
-        if (pattern.Contains(':'))
-        {
-            error = $"'{text}' must be a host name without a port";
-            return false;
-        }
-        var name = pattern.StartsWith("*.", StringComparison.Ordinal) ? pattern[2..] : pattern;
-        if (name.Contains('*'))
-        {
-            error = $"'{text}': a wildcard is only allowed as a leading '*.', e.g. *.example.com";
-            return false;
-        }
-        if (name.Length is 0 or > 253 || !name.Split('.').All(DnsLabel().IsMatch))
-        {
-            error = $"'{text}' is not a valid host name or *.suffix pattern";
-            return false;
-        }
         return true;
     }
 

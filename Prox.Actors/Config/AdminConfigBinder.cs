@@ -23,7 +23,7 @@ internal static class AdminConfigBinder
     {
         foreach (var (address, path) in admin ?? [])
         {
-            if (address.Port != 0 && proxyListen.Contains(address))
+            if (address.Port != 0 && proxyListen.Any(address.SameEndpoint))
                 r.Error(path, $"{address} is also a proxy listen address; the admin plane needs its own listener");
             // security by default: an admin plane without tokens must not leave the machine
             if (!IsLoopback(address.Host) && tokens is null or { Length: 0 })

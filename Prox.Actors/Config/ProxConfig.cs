@@ -36,6 +36,9 @@ public sealed record ProxConfig(
     /// <summary><c>prox.config-history</c>: how many applied config versions the ConfigStore keeps.</summary>
     public ConfigHistoryConfig ConfigHistory { get; init; } = ConfigHistoryConfig.Default;
 
+    /// <summary><c>prox.tls</c>: certificates chosen by SNI and the oldest TLS version accepted.</summary>
+    public Tls.TlsConfig Tls { get; init; } = Prox.Actors.Tls.TlsConfig.Default;
+
     /// <summary><c>prox.cluster</c>: Akka.Cluster membership (preview); off by default. Bound at start-up.</summary>
     public ClusterConfig Cluster { get; init; } = ClusterConfig.Default;
 
@@ -46,6 +49,15 @@ public sealed record ProxConfig(
 /// <summary>A listen address such as <c>127.0.0.1:8080</c>, <c>[::1]:8080</c>, <c>*:8080</c> or <c>localhost:8080</c>. Port 0 picks a free port.</summary>
 public sealed record ListenAddress(string Host, int Port)
 {
+    /// <summary>TLS on this listener (<c>{ address = …, tls { … } }</c>); null = cleartext.</summary>
+    public Tls.ListenerTls? Tls { get; init; }
+
+    /// <summary>The HTTP versions spoken (<c>protocols</c>): HTTP/1.1 and HTTP/2 with TLS, HTTP/1.1 without, unless set.</summary>
+    public Tls.HttpProtocolSet Protocols { get; init; } = Prox.Actors.Tls.HttpProtocolSet.Http1;
+
+    /// <summary>The same host and port (what two listeners cannot share), whatever their TLS and protocols.</summary>
+    public bool SameEndpoint(ListenAddress other) => Host == other.Host && Port == other.Port;
+
     public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }
 
@@ -83,6 +95,9 @@ public sealed record ShutdownConfig(TimeSpan DrainTimeout)
 /// <param name="MaxRequestBodyBytes">Largest request body accepted (413 beyond); null = unlimited.</param>
 public sealed record LimitsConfig(long? MaxRequestBodyBytes)
 {
+    /// <summary><c>prox.limits.http2</c>: Kestrel's HTTP/2 limits for client connections.</summary>
+    public Tls.Http2LimitsConfig Http2 { get; init; } = Prox.Actors.Tls.Http2LimitsConfig.Default;
+
     public static readonly LimitsConfig Default = new(1L << 30);
 }
 

@@ -5,6 +5,7 @@ using Prox.Actors.Cluster.Membership;
 using Prox.Actors.ConfigHistory;
 using Prox.Actors.Hocon;
 using Prox.Actors.Persistence;
+using Prox.Actors.Tls;
 using Prox.Actors.Webhooks;
 
 namespace Prox.Actors.Config;
@@ -18,9 +19,9 @@ namespace Prox.Actors.Config;
 /// </summary>
 internal static class ProxConfigBinder
 {
-    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence", "shutdown", "cache", "config-history", "cluster"];
+    private static readonly string[] ProxKeys = ["listen", "admin", "trusted-proxies", "limits", "routes", "webhooks", "persistence", "shutdown", "cache", "config-history", "cluster", "tls"];
     private static readonly string[] ShutdownKeys = ["drain-timeout"];
-    private static readonly string[] LimitsKeys = ["max-request-body"];
+    private static readonly string[] LimitsKeys = ["max-request-body", "http2"];
 
     /// <summary>Returns the config when the block is valid, otherwise null and every error found.</summary>
     public static (ProxConfig? Config, ImmutableArray<ConfigError> Errors) Bind(ConfigNode.Map root)
@@ -51,7 +52,7 @@ internal static class ProxConfigBinder
 
         // the order of the calls is the order of the errors
         r.CheckKeys(prox, "prox", ProxKeys);
-        var listen = ListenAddresses(r, prox, "prox", "listen");
+        var listen = ListenerConfigBinder.Listeners(r, prox);
         var admin = AdminConfigBinder.Listen(r, prox);
         var trustedProxies = TrustedProxies(r, prox);
         var limits = Limits(r, prox);
@@ -63,6 +64,8 @@ internal static class ProxConfigBinder
         var cache = CacheConfigBinder.BindProcess(r, prox);
         var history = ConfigHistoryConfigBinder.Bind(r, prox);
         var cluster = ClusterConfigBinder.Bind(r, prox);
+        var tls = TlsConfigBinder.Bind(r, prox);
+        ListenerConfigBinder.CheckListeners(r, listen, tls);
 
         // the config history and the webhook outbox are shared by all nodes: one database every node reaches
         if (cluster.Enabled && !persistence.IsPostgreSql)
@@ -87,6 +90,7 @@ internal static class ProxConfigBinder
             Cache = cache,
             ConfigHistory = history,
             Cluster = cluster,
+            Tls = tls,
         };
     }
 
@@ -105,7 +109,7 @@ internal static class ProxConfigBinder
         {
             if (!AddressValues.TryParseListenAddress(text, out var address, out var error))
                 r.Error(path, error);
-            else if (result.Any(x => x.Address == address))
+            else if (address.Port != 0 && result.Any(x => x.Address.SameEndpoint(address)))
                 r.Error(path, $"duplicate address {address}");
             else
                 result.Add((address, path));
@@ -140,12 +144,13 @@ internal static class ProxConfigBinder
         if (r.Section(prox, "limits", "prox.limits", LimitsKeys) is not { } limits)
             return LimitsConfig.Default;
 
+        var http2 = TlsConfigBinder.Http2Limits(r, limits);
         const string path = "prox.limits.max-request-body";
         if (limits.Get("max-request-body") is not { } sizeNode || r.Text(sizeNode, path, "a size such as 10MB") is not { } text)
-            return LimitsConfig.Default;
+            return LimitsConfig.Default with { Http2 = http2 };
         if (ConfigValues.TryParseSize(text, out var bytes, out var error))
-            return new LimitsConfig(bytes);
+            return new LimitsConfig(bytes) { Http2 = http2 };
         r.Error(path, error);
-        return LimitsConfig.Default;
+        return LimitsConfig.Default with { Http2 = http2 };
     }
 }

@@ -154,7 +154,7 @@ internal static class RouteConfigBinder
         var hosts = new List<string>();
         foreach (var (hostText, hostPath) in r.Strings(match, path, "hosts", "a host name") ?? [])
         {
-            if (!AddressValues.TryParseHostPattern(hostText, out var host, out var error))
+            if (!ConfigValues.TryParseHostPattern(hostText, out var host, out var error))
                 r.Error(hostPath, error);
             else if (!hosts.Contains(host))
                 hosts.Add(host);

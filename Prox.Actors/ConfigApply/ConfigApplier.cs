@@ -226,6 +226,11 @@ public sealed class ConfigApplier : ReceiveActor, IWithUnboundedStash, IWithTime
         abandoned.ThrowIfCancellationRequested();
 
         var next = parsed.Config!;
+        if (_running.CheckFiles(next) is { Count: > 0 } fileErrors)
+        {
+            Reject([.. fileErrors], job.What);
+            return;
+        }
         var running = _running.Config;
         var restartNeeded = StartOnlySettings.RestartNeeded(running, next, nodeLocal: false);
         foreach (var key in restartNeeded)

@@ -19,6 +19,10 @@ public interface IRunningConfig
 
     /// <summary>Switches to a reloaded config (see <see cref="StartOnlySettings.ForReload"/>).</summary>
     void Apply(ProxConfig next);
+
+    /// <summary>What a valid text still needs before it is applied: the files it names can be read and used (TLS
+    /// certificates and keys). Errors reject it like any other config error. None by default.</summary>
+    IReadOnlyList<Hocon.ConfigError> CheckFiles(ProxConfig next) => [];
 }
 
 /// <summary>Start serving: choose between the config file and the stored history (<paramref name="State"/>, which

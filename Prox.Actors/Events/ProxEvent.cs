@@ -82,11 +82,13 @@ public static class ProxEventKinds
     public const string RecoverySucceeded = "recovery-succeeded";
     /// <summary>Recovery: the action failed, or the backend was still down when the next attempt was due.</summary>
     public const string RecoveryFailed = "recovery-failed";
+    /// <summary>A TLS certificate in use expires within 14 days (raised once per certificate and process).</summary>
+    public const string CertificateExpiring = "certificate-expiring";
 
     public static readonly IReadOnlyList<string> All =
     [
         BackendDown, BackendUp, BackendUnstable, BackendEjected, BackendReturned, PoolDown, PoolUp, RoutePanic, RoutePanicOver,
         BreakerOpened, BreakerHalfOpen, BreakerClosed, ActorRestarted,
-        RecoveryAttempted, RecoverySucceeded, RecoveryFailed, ConfigApplied, ConfigRejected,
+        RecoveryAttempted, RecoverySucceeded, RecoveryFailed, ConfigApplied, ConfigRejected, CertificateExpiring,
     ];
 }

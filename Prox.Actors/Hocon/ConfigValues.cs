@@ -32,6 +32,9 @@ internal static partial class ConfigValues
         (1L << 30, ["G", "g", "Gi", "GiB", "gibibyte", "gibibytes"]),
         (1L << 40, ["T", "t", "Ti", "TiB", "tebibyte", "tebibytes"]));
 
+    [GeneratedRegex(@"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+    private static partial Regex DnsLabel();
+
     [GeneratedRegex(@"^(?<num>[0-9]+(\.[0-9]+)?)\s*(?<unit>[A-Za-z]*)$")]
     private static partial Regex NumberWithUnit();
 
@@ -180,5 +183,29 @@ internal static partial class ConfigValues
                 map[name] = factor;
         }
         return map;
+    }
+
+    /// <summary>An exact DNS name or a <c>*.suffix</c> wildcard, returned lower-case.</summary>
+    public static bool TryParseHostPattern(string text, out string pattern, out string error)
+    {
+        pattern = text.Trim().ToLowerInvariant();
+        error = "";
+        if (pattern.Contains(':'))
+        {
+            error = $"'{text}' must be a host name without a port";
+            return false;
+        }
+        var name = pattern.StartsWith("*.", StringComparison.Ordinal) ? pattern[2..] : pattern;
+        if (name.Contains('*'))
+        {
+            error = $"'{text}': a wildcard is only allowed as a leading '*.', e.g. *.example.com";
+            return false;
+        }
+        if (name.Length is 0 or > 253 || !name.Split('.').All(DnsLabel().IsMatch))
+        {
+            error = $"'{text}' is not a valid host name or *.suffix pattern";
+            return false;
+        }
+        return true;
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Completions;
 using Prox.Actors.Config;
 using Prox.Http.Admin;
+using Prox.Http.Tls;
 
 namespace Prox.Hosting.Cli;
 
@@ -31,7 +32,7 @@ internal static class RunCommands
         command.SetAction(parsed =>
         {
             var path = file.Path(parsed);
-            var result = ProxConfigParser.ParseFile(path);
+            var result = ParseAndCheckFiles(path);
             if (!result.IsValid)
             {
                 PrintErrors(path, result, parsed.InvocationConfiguration.Error);
@@ -45,7 +46,7 @@ internal static class RunCommands
 
     private static async Task<int> RunProxyAsync(string path, bool demo, TextWriter stderr)
     {
-        var result = ProxConfigParser.ParseFile(path);
+        var result = ParseAndCheckFiles(path);
         if (!result.IsValid)
         {
             PrintErrors(path, result, stderr);
@@ -88,6 +89,16 @@ internal static class RunCommands
             log.LogWarning("The actor system did not terminate within 10 s of the web host stopping");
         log.LogInformation("Stopped");
         return ProxCli.Ok;
+    }
+
+    /// <summary>The file parsed and bound; when valid, also the files it names (TLS certificates and keys: readable,
+    /// matching, not expired), whose errors make it invalid.</summary>
+    private static ConfigParseResult ParseAndCheckFiles(string path)
+    {
+        var result = ProxConfigParser.ParseFile(path);
+        if (!result.IsValid) return result;
+        var errors = CertificateFiles.Check(result.Config!, ProxHost.ConfigDirectory(path), DateTimeOffset.UtcNow);
+        return errors.Count == 0 ? result : result with { Config = null, Errors = [.. errors] };
     }
 
     private static void PrintErrors(string path, ConfigParseResult result, TextWriter stderr)

@@ -57,7 +57,7 @@ public static class AdminEndpoints
         var responses = sp.GetRequiredService<ResponseCache>();
         // absent outside a host (then nothing drains): /readyz only reports start-up
         var stopping = sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
-        new StatusEndpoints(rt, responses, reloader, sp.GetService<IClusterStatus>(), stopping).Map(root);
+        new StatusEndpoints(rt, responses, reloader, sp.GetService<IClusterStatus>(), sp.GetService<Tls.CertificateStore>(), stopping).Map(root);
         var admin = root.MapGroup("/admin");
         new EventsEndpoints(rt, audit).Map(admin);
         new ChaosEndpoints(rt).Map(admin);

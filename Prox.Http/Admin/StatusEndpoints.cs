@@ -19,7 +19,7 @@ namespace Prox.Http.Admin;
 /// <c>GET /status</c> (routes, backends, cache, newest events, webhooks, process and, in a cluster, membership).</summary>
 /// <param name="stopping">Cancelled when a graceful shutdown starts draining (<c>ApplicationStopping</c>).</param>
 internal sealed class StatusEndpoints(ProxRuntime rt, ResponseCache responses, IConfigReloader reloader, IClusterStatus? cluster,
-    CancellationToken stopping)
+    Tls.CertificateStore? certificates, CancellationToken stopping)
 {
     /// <summary>How long <c>/status</c> waits for the webhook Notifier: it is left out when the Notifier is restarting
     /// (its journal failed) or, in a cluster, its node is unreachable until the singleton has moved.</summary>
@@ -89,6 +89,7 @@ internal sealed class StatusEndpoints(ProxRuntime rt, ResponseCache responses, I
             status.Routes.Select(r => new RouteView(r.Name, r.Policy, new RouteMatch(r.PathPrefix, r.Hosts), r.Eligible, r.Panic,
                 r.SnapshotVersion, r.Backends, r.Dedup, CacheAdmin.RouteStatus(rt, responses, r.Name))),
             CacheAdmin.Status(responses),
+            certificates?.Status(now),
             events.Events,
             webhooks?.Webhooks));
     }
@@ -110,10 +111,10 @@ internal sealed class StatusEndpoints(ProxRuntime rt, ResponseCache responses, I
     private sealed record HealthBody(string Status);
 
     /// <summary>The body of <c>/status</c>; <paramref name="Cluster"/>, <paramref name="ConfigVersion"/> and
-    /// <paramref name="Webhooks"/> are left out when null.</summary>
+    /// <paramref name="Webhooks"/> and <paramref name="Tls"/> are left out when null.</summary>
     private sealed record StatusBody(string Version, DateTimeOffset StartedAt, double UptimeSeconds, ProcessStatus Process,
         ClusterView? Cluster, long? ConfigVersion, IEnumerable<RouteView> Routes, CacheAdmin.CacheStatus Cache,
-        ImmutableArray<ProxEvent> Events, ImmutableArray<WebhookStatus>? Webhooks);
+        Tls.TlsStatus? Tls, ImmutableArray<ProxEvent> Events, ImmutableArray<WebhookStatus>? Webhooks);
 
     private sealed record ProcessStatus(long RssBytes, long GcHeapBytes, long GcCommittedBytes, int[] GcCollections,
         bool GcServer, int Threads);

@@ -135,7 +135,7 @@ internal sealed class ProxTransformer : HttpTransformer
         proxyRequest.Headers.TryAddWithoutValidation(XForwardedFor,
             Chain(_trustedPeer ? req.Headers[XForwardedFor] : StringValues.Empty, peerText));
         proxyRequest.Headers.TryAddWithoutValidation(XForwardedProto,
-            Chain(_trustedPeer ? req.Headers[XForwardedProto] : StringValues.Empty, req.Scheme));
+            Chain(_trustedPeer ? req.Headers[XForwardedProto] : StringValues.Empty, TransportScheme(ctx)));
         proxyRequest.Headers.TryAddWithoutValidation(XForwardedHost,
             Chain(_trustedPeer ? req.Headers[XForwardedHost] : StringValues.Empty, req.Host.Value ?? ""));
         proxyRequest.Headers.TryAddWithoutValidation(RequestIds.Header, _requestId);
@@ -229,6 +229,11 @@ internal sealed class ProxTransformer : HttpTransformer
         && !token.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
         && !token.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
         && !token.Equals("Host", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>"https" when the client's connection did a TLS handshake, else "http": what the connection is, not the
+    /// scheme a client claims (an HTTP/2 <c>:scheme</c>, which Kestrel takes as it is; see <c>PriorKnowledge</c>).</summary>
+    internal static string TransportScheme(HttpContext ctx) =>
+        ctx.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>() is null ? "http" : "https";
 
     // the last peer address this thread wrote, and its text: clients send many requests (and open many connections)
     // from one address, so most requests reuse the string instead of formatting a new one

@@ -41,6 +41,13 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
 
     /// <summary>Switches to a reloaded config. Settings bound at start keep their running values
     /// (<see cref="StartOnlySettings.ForReload"/>): the applier warns that they need a restart.</summary>
+    /// <summary>Checks the files a config names (set by the host: TLS certificates and keys, against the config
+    /// file's folder); null = nothing to check.</summary>
+    public Func<ProxConfig, IReadOnlyList<Prox.Actors.Hocon.ConfigError>>? FileCheck { get; set; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<Prox.Actors.Hocon.ConfigError> CheckFiles(ProxConfig next) => FileCheck?.Invoke(next) ?? [];
+
     public void Apply(ProxConfig next)
     {
         _trusted = new TrustedProxies(next.TrustedProxies);

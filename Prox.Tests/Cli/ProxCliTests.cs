@@ -103,6 +103,36 @@ public class ProxCliTests
     }
 
     [Fact]
+    public async Task Validate_TlsFiles_CheckedAgainstTheConfigFolder_ErrorsWithPaths()
+    {
+        using var dir = new TempDataDir();
+        var now = DateTimeOffset.UtcNow;
+        Prox.Tests.Tls.TestCertificates.Write(Prox.Tests.Tls.TestCertificates.Create(["ok.test"]), dir.Path, "ok");
+        Prox.Tests.Tls.TestCertificates.Write(Prox.Tests.Tls.TestCertificates.Create(["old.test"], now.AddDays(-9), now.AddDays(-1)), dir.Path, "old");
+        var file = Path.Combine(dir.Path, "tls.conf");
+        await File.WriteAllTextAsync(file, """
+            prox {
+              listen = [ { address = "127.0.0.1:8443", tls { certificate = "ok.crt", key = "ok.key" } } ]
+              tls.certificates = [ { hosts = ["old.test"], certificate = "old.crt", key = "ok.key" } ]
+              routes.r { backends = [ { url = "http://127.0.0.1:5001" } ] }
+            }
+            """);
+
+        var (code, stdout, stderr) = await RunCli("validate", file);
+
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        var lines = stderr.ReplaceLineEndings("\n").TrimEnd().Split('\n');
+        Assert.Equal($"prox: {file} is invalid (1 error):", lines[0]);
+        Assert.StartsWith("  prox.tls.certificates[0].key: the key in 'ok.key' does not belong to the certificate in 'old.crt'", lines[1]);
+
+        await File.WriteAllTextAsync(file, (await File.ReadAllTextAsync(file)).Replace("key = \"ok.key\" } ]", "key = \"old.key\" } ]"));
+        (code, _, stderr) = await RunCli("validate", file);
+        Assert.Equal(1, code);
+        Assert.Contains("prox.tls.certificates[0].certificate: the certificate in 'old.crt' (CN=old.test) expired on", stderr);
+    }
+
+    [Fact]
     public async Task Validate_GoodFile_GivenByOptionOrArgument_Exit0()
     {
         using var dir = new TempDataDir();

@@ -405,7 +405,9 @@ public sealed class ProxConfigParserTests
         { WithRoute("backends = \"http://127.0.0.1:1\""), "prox.routes.api.backends", "expected a list of backends, got 'http://127.0.0.1:1'" },
         { WithRoute($"{Backend}\nmatch {{ hosts = {{ a = 1 }} }}"), "prox.routes.api.match.hosts", "expected a host name or a list of them, got an object" },
         { WithRoute($"{Backend}\nmatch = \"/api\""), "prox.routes.api.match", "expected an object { … }, got '/api'" },
-        { WithRoute(Backend, "listen = { port = 1 }"), "prox.listen", "expected a host:port string or a list of them, got an object" },
+        { WithRoute(Backend, "listen = { tls = 1, address = \"127.0.0.1:80\" }"), "prox.listen.tls", "expected an object { … }, got '1'" },
+        { WithRoute(Backend, "listen = { protocols = [http1] }"), "prox.listen.address", "missing: the host:port to listen on, e.g. address = \"0.0.0.0:8443\"" },
+        { WithRoute(Backend, "listen = [[\"127.0.0.1:80\"]]"), "prox.listen[0]", "expected a host:port string or { address = …, tls { … }, protocols = [ … ] }, got a list" },
         { WithRoute($"{Backend}\nretries {{ on = [[502]] }}"), "prox.routes.api.retries.on[0]", "expected a retry condition, got a list" },
         // backends
         { WithRoute("load-balancing = random"), "prox.routes.api.backends", "missing: a route needs at least one backend" },
