@@ -311,6 +311,7 @@ public sealed class ProxHost : IAsyncDisposable
         if (certificates.Enabled && certificates.Load() is { Count: > 0 } tlsErrors)
             throw new ProxStartupException("TLS certificates unusable:" + string.Concat(tlsErrors.Select(e => $"\n  {e}")));
         await App.StartAsync(ct);
+        App.Services.GetRequiredService<ProxRuntime>().HttpsPort = ProxyUrls.FirstOrDefault(u => u.Scheme == Uri.UriSchemeHttps)?.Port;
         var reloader = App.Services.GetRequiredService<ConfigReloader>();
         await reloader.StartServingAsync(ct);
         // the SIGHUP handler before readiness: a SIGHUP sent once /readyz says 200 must reload, not end the process

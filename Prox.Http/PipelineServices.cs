@@ -5,6 +5,7 @@ using Prox.Http.Forwarding;
 using Prox.Http.Hygiene;
 using Prox.Http.Limits;
 using Prox.Http.Routing;
+using Prox.Http.Tls;
 
 namespace Prox.Http;
 
@@ -20,6 +21,7 @@ public static class PipelineServices
         services.AddSingleton<Coalescing>();
         services.AddSingleton<HygieneStage>();
         services.AddSingleton<RouteMatchStage>();
+        services.AddSingleton<HttpsStage>();
         services.AddSingleton<TraceStage>();
         services.AddSingleton<LimitsStage>();
         services.AddSingleton<CacheStage>();

@@ -9,6 +9,7 @@ using Prox.Http.Limits;
 using Prox.Http.Pipeline;
 using Prox.Http.Routing;
 using Prox.Http.Runtime;
+using Prox.Http.Tls;
 
 namespace Prox.Http;
 
@@ -20,6 +21,8 @@ namespace Prox.Http;
 /// header name that is not a token → 400.</item>
 /// <item><see cref="RouteMatchStage"/> (Routing/): Prox not ready yet → 503, no route → 404, route not yet published
 /// → 503; records the route.</item>
+/// <item><see cref="HttpsStage"/> (Tls/): a request without TLS on a route with <c>redirect-to-https</c> → 308 to the
+/// TLS listener; over TLS on a route with <c>hsts</c>, the response gets <c>Strict-Transport-Security</c>.</item>
 /// <item><see cref="TraceStage"/> (Hygiene/): TRACK, and TRACE unless the route has <c>allow-trace</c> → 405;
 /// TRACE (allowed) and OPTIONS with <c>Max-Forwards: 0</c> answered, other Max-Forwards values decremented.</item>
 /// <item><see cref="LimitsStage"/> (Limits/): a declared body over <c>limits.max-request-body</c> → 413.</item>
@@ -48,11 +51,11 @@ public sealed class ProxyPipeline
     private readonly ProxyStageDelegate _first;
 
     public ProxyPipeline(ProxRuntime rt, ILogger<ProxyPipeline> log, HygieneStage hygiene, RouteMatchStage routeMatch,
-        TraceStage trace, LimitsStage limits, CacheStage cache, DedupStage dedup, ForwardStage forward)
+        HttpsStage https, TraceStage trace, LimitsStage limits, CacheStage cache, DedupStage dedup, ForwardStage forward)
     {
         _rt = rt;
         _log = log;
-        Stages = [hygiene, routeMatch, trace, limits, cache, dedup, forward];
+        Stages = [hygiene, routeMatch, https, trace, limits, cache, dedup, forward];
         _first = Link(Stages);
     }
 

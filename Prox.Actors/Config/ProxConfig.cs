@@ -130,6 +130,12 @@ public sealed record RouteConfig(
     /// <summary>TRACE is forwarded (<c>allow-trace = true</c>); otherwise it is answered 405, since a backend that
     /// echoes it reflects cookies and credentials back to a script (cross-site tracing).</summary>
     public bool AllowTrace { get; init; }
+
+    /// <summary><c>redirect-to-https</c>: a request that came without TLS gets 308 to the same path on the first TLS listener.</summary>
+    public bool RedirectToHttps { get; init; }
+
+    /// <summary><c>hsts</c>: the <c>Strict-Transport-Security</c> value sent on responses over TLS; null = none.</summary>
+    public string? Hsts { get; init; }
 }
 
 /// <param name="PathPrefix">Matched on whole path segments: <c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>. Starts with <c>/</c>; the parser drops trailing slashes (except for <c>/</c> itself).</param>

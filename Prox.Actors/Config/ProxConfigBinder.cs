@@ -66,6 +66,11 @@ internal static class ProxConfigBinder
         var cluster = ClusterConfigBinder.Bind(r, prox);
         var tls = TlsConfigBinder.Bind(r, prox);
         ListenerConfigBinder.CheckListeners(r, listen, tls);
+        // a redirect needs somewhere to go
+        if (!(listen ?? []).Any(l => l.Address.Tls is not null))
+            foreach (var route in routes.Where(x => x.RedirectToHttps))
+                r.Error(ConfigPath.Child(ConfigPath.Child("prox.routes", route.Id), "redirect-to-https"),
+                    "needs a TLS listener to redirect to (prox.listen with { address = …, tls { … } })");
 
         // the config history and the webhook outbox are shared by all nodes: one database every node reaches
         if (cluster.Enabled && !persistence.IsPostgreSql)

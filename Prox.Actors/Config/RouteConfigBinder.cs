@@ -16,7 +16,7 @@ namespace Prox.Actors.Config;
 internal static class RouteConfigBinder
 {
     private static readonly string[] RouteKeys =
-        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "allow-trace", "health", "breaker", "recovery", "dedup", "cache"];
+        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "allow-trace", "health", "breaker", "recovery", "dedup", "cache", "redirect-to-https", "hsts"];
     private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
     private static readonly string[] TimeoutKeys = ["connect", "request", "idle"];
     private static readonly string[] RetryKeys = ["attempts", "backoff", "max-backoff", "on", "non-idempotent"];
@@ -130,7 +130,27 @@ internal static class RouteConfigBinder
             Cache = route.Get("cache") is { } cacheNode ? CacheConfigBinder.BindRoute(r, cacheNode, ConfigPath.Child(path, "cache")) : null,
             Dedup = route.Get("dedup") is { } dedupNode ? DedupConfigBinder.Bind(r, dedupNode, ConfigPath.Child(path, "dedup")) : null,
             AllowTrace = r.Bool(route, path, "allow-trace", false),
+            RedirectToHttps = r.Bool(route, path, "redirect-to-https", false),
+            Hsts = Hsts(r, route, path),
         };
+    }
+
+    /// <summary><c>hsts</c>: a <c>Strict-Transport-Security</c> value (RFC 6797 §6.1): <c>max-age</c> required; "" = none.</summary>
+    private static string? Hsts(ConfigReader r, ConfigNode.Map route, string routePath)
+    {
+        var path = ConfigPath.Child(routePath, "hsts");
+        if (route.Get("hsts") is not { } node || r.Text(node, path, "a Strict-Transport-Security value") is not { } text || text.Length == 0)
+            return null;
+        var directives = text.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var maxAge = directives.FirstOrDefault(d => d.StartsWith("max-age=", StringComparison.OrdinalIgnoreCase));
+        if (maxAge is null || !long.TryParse(maxAge["max-age=".Length..].Trim('"'), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out _)
+            || directives.Any(d => d.Any(c => c < 0x20 || c > 0x7e)))
+        {
+            r.Error(path, $"must be a Strict-Transport-Security value with max-age in seconds, e.g. \"max-age=31536000; includeSubDomains\", got '{ConfigReader.Clip(text)}'");
+            return null;
+        }
+        return string.Join("; ", directives);
     }
 
     private static RouteMatch Match(ConfigReader r, ConfigNode.Map route, string routePath)

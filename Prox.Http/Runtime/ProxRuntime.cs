@@ -41,6 +41,10 @@ public sealed class ProxRuntime(ProxConfig config, ProxSnapshotStore store, Func
 
     /// <summary>Switches to a reloaded config. Settings bound at start keep their running values
     /// (<see cref="StartOnlySettings.ForReload"/>): the applier warns that they need a restart.</summary>
+    /// <summary>The port of the first TLS proxy listener once bound (where <c>redirect-to-https</c> points); null
+    /// without one.</summary>
+    public int? HttpsPort { get; set; }
+
     /// <summary>Checks the files a config names (set by the host: TLS certificates and keys, against the config
     /// file's folder); null = nothing to check.</summary>
     public Func<ProxConfig, IReadOnlyList<Prox.Actors.Hocon.ConfigError>>? FileCheck { get; set; }

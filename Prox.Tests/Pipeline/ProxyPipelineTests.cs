@@ -31,7 +31,7 @@ public class ProxyPipelineTests
         // each stage in its capability folder (namespace), in the order ProxyPipeline's doc comment lists them
         Assert.Equal(
         [
-            "Prox.Http.Hygiene.HygieneStage", "Prox.Http.Routing.RouteMatchStage", "Prox.Http.Hygiene.TraceStage",
+            "Prox.Http.Hygiene.HygieneStage", "Prox.Http.Routing.RouteMatchStage", "Prox.Http.Tls.HttpsStage", "Prox.Http.Hygiene.TraceStage",
             "Prox.Http.Limits.LimitsStage",
             "Prox.Http.Cache.CacheStage", "Prox.Http.Dedup.DedupStage", "Prox.Http.Forwarding.ForwardStage",
         ], stages);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Prox.Actors.Config;
 using Prox.Tests.Infrastructure;
 using Xunit;
 
@@ -249,6 +250,53 @@ public sealed class TlsListenerTests : IAsyncLifetime
         var expiring = status.GetProperty("events").EnumerateArray().Where(e => e.GetProperty("kind").GetString() == "certificate-expiring").ToList();
         Assert.Single(expiring);
         Assert.Contains("CN=soon.test", expiring[0].GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task RedirectToHttps_308ToTheTlsListener_Hsts_OnlyOverTls()
+    {
+        var cert = TestCertificates.Create(["site.test"]);
+        await using var prox = await ProxUnderTest.StartAsync($$"""
+            listen = [ "127.0.0.1:0", { address = "127.0.0.1:0", tls { {{Files("site", cert)}} } } ]
+            routes {
+              secure { match.path-prefix = "/secure", redirect-to-https = true, hsts = "max-age=31536000;  includeSubDomains", backends = [ { url = "{{_backend.Url}}" } ] }
+              hsts-only { match.path-prefix = "/hsts", hsts = "max-age=600", backends = [ { url = "{{_backend.Url}}" } ] }
+              open { match.path-prefix = "/", backends = [ { url = "{{_backend.Url}}" } ] }
+            }
+            """);
+        var tlsPort = TlsUrl(prox).Port;
+
+        using var plain = await prox.Client.PostAsync("/secure/a/b?x=1&y=%20", new StringContent("body"));
+        Assert.Equal(HttpStatusCode.PermanentRedirect, plain.StatusCode);
+        Assert.Equal($"https://{prox.ProxyUrl.Host}:{tlsPort}/secure/a/b?x=1&y=%20", plain.Headers.Location!.OriginalString);
+        Assert.False(plain.Headers.Contains("Strict-Transport-Security"));
+
+        using var hstsPlain = await prox.Client.GetAsync("/hsts");
+        Assert.Equal(HttpStatusCode.OK, hstsPlain.StatusCode);
+        Assert.False(hstsPlain.Headers.Contains("Strict-Transport-Security"));
+        Assert.Equal(HttpStatusCode.OK, (await prox.Client.GetAsync("/other")).StatusCode);
+
+        var seen = new List<X509Certificate2>();
+        using var tls = TestCertificates.Client(TlsUrl(prox), "site.test", seen);
+        using var secure = await tls.GetAsync("/secure/a");
+        Assert.Equal(HttpStatusCode.OK, secure.StatusCode);
+        Assert.Equal("max-age=31536000; includeSubDomains", secure.Headers.GetValues("Strict-Transport-Security").Single());
+        // Prox's own answers carry it too
+        using var missing = await tls.SendAsync(new HttpRequestMessage(new HttpMethod("TRACK"), "/hsts"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, missing.StatusCode);
+        Assert.Equal("max-age=600", missing.Headers.GetValues("Strict-Transport-Security").Single());
+        using var open = await tls.GetAsync("/other");
+        Assert.False(open.Headers.Contains("Strict-Transport-Security"));
+    }
+
+    [Fact]
+    public void RedirectToHttps_WithoutATlsListener_IsAConfigError_BadHstsToo()
+    {
+        var result = ProxConfigParser.ParseText("""
+            prox.routes.r { redirect-to-https = true, hsts = "includeSubDomains", backends = [ { url = "http://127.0.0.1:1" } ] }
+            """, _ => null);
+        Assert.Contains(result.Errors, e => e.ToString().StartsWith("prox.routes.r.redirect-to-https: needs a TLS listener", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.ToString().StartsWith("prox.routes.r.hsts: must be a Strict-Transport-Security value with max-age", StringComparison.Ordinal));
     }
 
     [Fact]
