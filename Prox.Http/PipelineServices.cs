@@ -6,6 +6,7 @@ using Prox.Http.Hygiene;
 using Prox.Http.Limits;
 using Prox.Http.Routing;
 using Prox.Http.Tls;
+using Prox.Http.WebSockets;
 
 namespace Prox.Http;
 
@@ -24,6 +25,7 @@ public static class PipelineServices
         services.AddSingleton<HttpsStage>();
         services.AddSingleton<TraceStage>();
         services.AddSingleton<LimitsStage>();
+        services.AddSingleton<WebSocketStage>();
         services.AddSingleton<CacheStage>();
         services.AddSingleton<DedupStage>();
         services.AddSingleton<ForwardStage>();

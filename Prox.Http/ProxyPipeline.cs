@@ -10,6 +10,7 @@ using Prox.Http.Pipeline;
 using Prox.Http.Routing;
 using Prox.Http.Runtime;
 using Prox.Http.Tls;
+using Prox.Http.WebSockets;
 
 namespace Prox.Http;
 
@@ -26,6 +27,8 @@ namespace Prox.Http;
 /// <item><see cref="TraceStage"/> (Hygiene/): TRACK, and TRACE unless the route has <c>allow-trace</c> → 405;
 /// TRACE (allowed) and OPTIONS with <c>Max-Forwards: 0</c> answered, other Max-Forwards values decremented.</item>
 /// <item><see cref="LimitsStage"/> (Limits/): a declared body over <c>limits.max-request-body</c> → 413.</item>
+/// <item><see cref="WebSocketStage"/> (WebSockets/): a WebSocket upgrade → 400 when the route has them off, 503 over
+/// its <c>max-connections</c>, else forwarded at once (not cached or coalesced) under <c>websocket.idle-timeout</c>.</item>
 /// <item><see cref="CacheStage"/> (Cache/): GET/HEAD on a route with <c>cache</c> on: answered from the cache, or
 /// forwarded and stored; a successful unsafe request is passed on, then invalidates what it changed.</item>
 /// <item><see cref="DedupStage"/> (Dedup/): on a route with <c>dedup</c> on, identical requests share one forward.</item>
@@ -51,11 +54,12 @@ public sealed class ProxyPipeline
     private readonly ProxyStageDelegate _first;
 
     public ProxyPipeline(ProxRuntime rt, ILogger<ProxyPipeline> log, HygieneStage hygiene, RouteMatchStage routeMatch,
-        HttpsStage https, TraceStage trace, LimitsStage limits, CacheStage cache, DedupStage dedup, ForwardStage forward)
+        HttpsStage https, TraceStage trace, LimitsStage limits, WebSocketStage webSocket, CacheStage cache, DedupStage dedup,
+        ForwardStage forward)
     {
         _rt = rt;
         _log = log;
-        Stages = [hygiene, routeMatch, https, trace, limits, cache, dedup, forward];
+        Stages = [hygiene, routeMatch, https, trace, limits, webSocket, cache, dedup, forward];
         _first = Link(Stages);
     }
 

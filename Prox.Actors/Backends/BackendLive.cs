@@ -71,6 +71,15 @@ public sealed class BackendLive
 
     public void Exit() => Interlocked.Decrement(ref _inFlight);
 
+    private int _webSockets;
+
+    /// <summary>Upgraded (WebSocket) exchanges with this backend now; also counted in <see cref="InFlight"/>.</summary>
+    public int WebSockets => Volatile.Read(ref _webSockets);
+
+    public void EnterWebSocket() => Interlocked.Increment(ref _webSockets);
+
+    public void ExitWebSocket() => Interlocked.Decrement(ref _webSockets);
+
     /// <summary>Latency EWMA in microseconds; 0 until the first sample. Sole writer: the BackendActor.</summary>
     public long EwmaMicros
     {

@@ -81,6 +81,9 @@ public sealed record BackendStatus(
     /// <summary>Cluster mode: the address of the node whose entity owns the backend (probes it, runs its breaker).</summary>
     public string? Owner { get; init; }
 
+    /// <summary>Upgraded (WebSocket) connections to this backend open now (this node's).</summary>
+    public int WebSockets { get; init; }
+
     /// <summary>Active health checks, when configured.</summary>
     public BackendHealthStatus? Health { get; init; }
 

@@ -34,6 +34,7 @@ public static class BackendStatusView
                 Round(m.Latency.Percentile(0.50)), Round(m.Latency.Percentile(0.95)),
                 Round(m.Latency.Percentile(0.99)), Round(m.Latency.EwmaMs)))
         {
+            WebSockets = live.WebSockets,
             Health = m.Health is null ? null : Health(m.Health, m.LastProbe),
             Breaker = guardCfg.Breaker is { } breaker ? Breaker(guard, breaker, now) : Passive(guard.Passive, guardCfg.Passive, now),
             Recovery = recovery is null ? null : Recovery(m.Recovery, recovery),

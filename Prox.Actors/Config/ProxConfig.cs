@@ -136,6 +136,9 @@ public sealed record RouteConfig(
 
     /// <summary><c>hsts</c>: the <c>Strict-Transport-Security</c> value sent on responses over TLS; null = none.</summary>
     public string? Hsts { get; init; }
+
+    /// <summary><c>websocket { … }</c>: upgrades on, with their own idle timeout and a cap, unless set otherwise.</summary>
+    public WebSockets.WebSocketConfig WebSocket { get; init; } = Prox.Actors.WebSockets.WebSocketConfig.Default;
 }
 
 /// <param name="PathPrefix">Matched on whole path segments: <c>/api</c> matches <c>/api</c> and <c>/api/x</c>, not <c>/apix</c>. Starts with <c>/</c>; the parser drops trailing slashes (except for <c>/</c> itself).</param>

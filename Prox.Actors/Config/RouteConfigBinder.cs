@@ -5,6 +5,7 @@ using Prox.Actors.Dedup;
 using Prox.Actors.Health;
 using Prox.Actors.Hocon;
 using Prox.Actors.Recovery;
+using Prox.Actors.WebSockets;
 
 namespace Prox.Actors.Config;
 
@@ -16,7 +17,7 @@ namespace Prox.Actors.Config;
 internal static class RouteConfigBinder
 {
     private static readonly string[] RouteKeys =
-        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "allow-trace", "health", "breaker", "recovery", "dedup", "cache", "redirect-to-https", "hsts"];
+        ["match", "strip-prefix", "load-balancing", "backends", "timeouts", "retries", "passive", "backend-header", "preserve-host", "allow-trace", "health", "breaker", "recovery", "dedup", "cache", "redirect-to-https", "hsts", "websocket"];
     private static readonly string[] MatchKeys = ["path-prefix", "hosts"];
     private static readonly string[] TimeoutKeys = ["connect", "request", "idle"];
     private static readonly string[] RetryKeys = ["attempts", "backoff", "max-backoff", "on", "non-idempotent"];
@@ -132,6 +133,9 @@ internal static class RouteConfigBinder
             AllowTrace = r.Bool(route, path, "allow-trace", false),
             RedirectToHttps = r.Bool(route, path, "redirect-to-https", false),
             Hsts = Hsts(r, route, path),
+            WebSocket = route.Get("websocket") is { } wsNode
+                ? WebSocketConfigBinder.Bind(r, wsNode, ConfigPath.Child(path, "websocket"))
+                : WebSocketConfig.Default,
         };
     }
 

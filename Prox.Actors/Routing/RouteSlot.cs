@@ -26,6 +26,9 @@ public sealed class RouteSlot
     /// their only writer.</summary>
     internal DedupCounters Dedup { get; } = new();
 
+    /// <summary>The route's open upgraded (WebSocket) connections.</summary>
+    public WebSockets.OpenSockets WebSockets { get; } = new();
+
     private readonly ConcurrentDictionary<string, BackendMemory> _backends = new();
 
     /// <summary>Requests at this route's backends now (those that ever had memory here); summed when asked.</summary>

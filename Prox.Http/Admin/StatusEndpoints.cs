@@ -87,7 +87,8 @@ internal sealed class StatusEndpoints(ProxRuntime rt, ResponseCache responses, I
             // cluster mode only: the config version this node runs, the same on every node once a change has propagated
             cluster is null ? null : reloader.AppliedVersion,
             status.Routes.Select(r => new RouteView(r.Name, r.Policy, new RouteMatch(r.PathPrefix, r.Hosts), r.Eligible, r.Panic,
-                r.SnapshotVersion, r.Backends, r.Dedup, CacheAdmin.RouteStatus(rt, responses, r.Name))),
+                r.SnapshotVersion, r.Backends, r.Dedup, CacheAdmin.RouteStatus(rt, responses, r.Name),
+                rt.Store.Table.Slots.FirstOrDefault(s => s.RouteId == r.Name)?.WebSockets.Open ?? 0)),
             CacheAdmin.Status(responses),
             certificates?.Status(now),
             events.Events,
@@ -120,7 +121,7 @@ internal sealed class StatusEndpoints(ProxRuntime rt, ResponseCache responses, I
         bool GcServer, int Threads);
 
     private sealed record RouteView(string Name, string Policy, RouteMatch Match, int Eligible, bool Panic, long SnapshotVersion,
-        ImmutableArray<BackendStatus> Backends, DedupStatus? Dedup, CacheAdmin.RouteCacheStatus? Cache);
+        ImmutableArray<BackendStatus> Backends, DedupStatus? Dedup, CacheAdmin.RouteCacheStatus? Cache, int WebSockets);
 
     private sealed record RouteMatch(string PathPrefix, ImmutableArray<string> Hosts);
 }

@@ -85,7 +85,9 @@ public sealed class Forwarder
                 transformer.AttemptStarted = Stopwatch.GetTimestamp();
                 // YARP's activity timeout is the longer of the idle limit and the attempt's full header wait, the same on
                 // every attempt (one shared config); the timer cuts the attempt at the shorter of them
-                var activity = Max(pc.Route.Timeouts.Idle, backend.Live.Config.Timeout ?? pc.Route.Timeouts.Request);
+                // an upgraded connection lives as long as it is not silent for websocket.idle-timeout
+                var activity = pc.IsWebSocket ? pc.Route.WebSocket.IdleTimeout
+                    : Max(pc.Route.Timeouts.Idle, backend.Live.Config.Timeout ?? pc.Route.Timeouts.Request);
                 var requestConfig = RequestConfigs.GetOrAdd(activity, static t => new ForwarderRequestConfig { ActivityTimeout = t });
                 var body = StaleConnection.HasBody(pc.Http.Request) ? pc.Http.Request.Body : null;
                 var timer = AttemptTimer.Start(perAttempt, pc.Route.Timeouts.Idle, activity, upload: body is not null);
@@ -105,6 +107,7 @@ public sealed class Forwarder
                     {
                         // inline, not a helper method: one more async frame per attempt would allocate on every request
                         transformer.Backend!.Live.Enter();
+                        if (pc.IsWebSocket) transformer.Backend.Live.EnterWebSocket();
                         try
                         {
                             error = await _forwarder.SendAsync(pc.Http, transformer.Backend.Live.DestinationPrefix, sendClient, requestConfig, transformer,
@@ -113,6 +116,7 @@ public sealed class Forwarder
                         finally
                         {
                             transformer.Backend!.Live.Exit();
+                            if (pc.IsWebSocket) transformer.Backend.Live.ExitWebSocket();
                         }
                         // the timer is linked to nothing: when it fired, a limit ran out (YARP reports a cancellation)
                         (kind, failure) = error != ForwarderError.None && transformer.Timer is { Fired: true }

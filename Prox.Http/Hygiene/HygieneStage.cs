@@ -5,7 +5,7 @@ using Prox.Http.Pipeline;
 namespace Prox.Http.Hygiene;
 
 /// <summary>Refuses what a reverse proxy must never pass on, before anything else looks at the request:
-/// CONNECT (405), ambiguous message framing (400) and header names that are not tokens (400). First it puts back the
+/// CONNECT (405; an HTTP/2 extended CONNECT for a WebSocket is not one), ambiguous message framing (400) and header names that are not tokens (400). First it puts back the
 /// Connection header names Kestrel dropped (<see cref="ConnectionHeaderCapture"/>), so the forwarder removes them.</summary>
 public sealed class HygieneStage : IProxyStage
 {
@@ -16,7 +16,8 @@ public sealed class HygieneStage : IProxyStage
     {
         var req = ctx.Http.Request;
         ConnectionHeaderCapture.Restore(req);
-        if (HttpMethods.IsConnect(req.Method))
+        // an HTTP/2 extended CONNECT for a WebSocket (RFC 8441) is not a tunnel: the WebSocket stage takes it
+        if (HttpMethods.IsConnect(req.Method) && !Upgrades.IsExtendedConnect(ctx.Http))
         {
             return new ValueTask(Problems.WriteAsync(ctx.Http, StatusCodes.Status405MethodNotAllowed, "Method not allowed",
                 "Prox is a reverse proxy and does not tunnel CONNECT requests.", ctx.RequestId,

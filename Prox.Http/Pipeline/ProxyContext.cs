@@ -43,6 +43,10 @@ public sealed class ProxyContext
     /// the pipeline then hands that task to the server as it is, with no wrapper around it.</summary>
     public bool AnswersOwnErrors { get; set; }
 
+    /// <summary>A WebSocket upgrade (HTTP/1.1 <c>Upgrade: websocket</c> or an HTTP/2 extended CONNECT): forwarded under
+    /// the route's <c>websocket</c> settings, never cached or coalesced.</summary>
+    public bool IsWebSocket { get; set; }
+
     /// <summary>Records the route the request matched.</summary>
     public void SetRoute(RouteSlot slot, RouteSnapshot snapshot, string prefix)
     {

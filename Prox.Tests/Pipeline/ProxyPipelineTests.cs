@@ -32,7 +32,7 @@ public class ProxyPipelineTests
         Assert.Equal(
         [
             "Prox.Http.Hygiene.HygieneStage", "Prox.Http.Routing.RouteMatchStage", "Prox.Http.Tls.HttpsStage", "Prox.Http.Hygiene.TraceStage",
-            "Prox.Http.Limits.LimitsStage",
+            "Prox.Http.Limits.LimitsStage", "Prox.Http.WebSockets.WebSocketStage",
             "Prox.Http.Cache.CacheStage", "Prox.Http.Dedup.DedupStage", "Prox.Http.Forwarding.ForwardStage",
         ], stages);
     }

@@ -46,9 +46,19 @@ internal static class TestCertificates
 
     /// <summary>An HTTP client that connects to <paramref name="proxy"/> whatever the URL says, sends
     /// <paramref name="serverName"/> as SNI (null: none), trusts any certificate and records the ones it saw.</summary>
-    public static HttpClient Client(Uri proxy, string? serverName, List<X509Certificate2> seen, Version? version = null)
-    {
-        var handler = new SocketsHttpHandler
+    public static HttpClient Client(Uri proxy, string? serverName, List<X509Certificate2> seen, Version? version = null) =>
+        new(Handler(proxy, serverName, seen))
+        {
+            BaseAddress = new Uri($"https://{serverName ?? proxy.Host}:{proxy.Port}"),
+            DefaultRequestVersion = version ?? System.Net.HttpVersion.Version11,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Timeout = TimeSpan.FromSeconds(10),
+        };
+
+    /// <summary>The handler of <see cref="Client"/>: connects to <paramref name="proxy"/>, sends <paramref name="serverName"/>
+    /// as SNI, trusts and records any certificate.</summary>
+    public static SocketsHttpHandler Handler(Uri proxy, string? serverName, List<X509Certificate2> seen) =>
+        new SocketsHttpHandler
         {
             UseProxy = false,
             ConnectCallback = async (_, ct) =>
@@ -67,12 +77,4 @@ internal static class TestCertificates
                 },
             },
         };
-        return new HttpClient(handler)
-        {
-            BaseAddress = new Uri($"https://{serverName ?? proxy.Host}:{proxy.Port}"),
-            DefaultRequestVersion = version ?? System.Net.HttpVersion.Version11,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Timeout = TimeSpan.FromSeconds(10),
-        };
-    }
 }
