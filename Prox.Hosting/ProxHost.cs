@@ -11,6 +11,7 @@ using Prox.Actors.Config;
 using Prox.Actors.Health;
 using Prox.Actors.Recovery;
 using Prox.Actors.Routing;
+using Prox.Actors.Tls;
 using Prox.Actors.Webhooks;
 using Prox.Http;
 using Prox.Http.Admin;
@@ -69,9 +70,6 @@ public sealed class ProxHost : IAsyncDisposable
     /// <summary>The bound proxy addresses (ports resolved after <see cref="StartAsync"/>).</summary>
     public IReadOnlyList<Uri> ProxyUrls => _proxyListeners.Select(l => UrlOf(l.Options, l.Tls)).ToArray();
     public IReadOnlyList<Uri> AdminUrls => _adminListeners.Select(o => UrlOf(o, tls: false)).ToArray();
-
-    /// <summary>The TLS listeners' certificates (empty without TLS listeners).</summary>
-    public CertificateStore Certificates => App.Services.GetRequiredService<CertificateStore>();
 
     /// <summary>What relative file names in a config (TLS certificates and keys) resolve against: the config file's
     /// folder; the working directory for a config given as text.</summary>
@@ -138,12 +136,12 @@ public sealed class ProxHost : IAsyncDisposable
                     _proxyListeners.Add((o, l.Tls is not null));
                     o.Protocols = l.Protocols switch
                     {
-                        Prox.Actors.Tls.HttpProtocolSet.Http1 => HttpProtocols.Http1,
-                        Prox.Actors.Tls.HttpProtocolSet.Http2 => HttpProtocols.Http2,
+                        HttpProtocolSet.Http1 => HttpProtocols.Http1,
+                        HttpProtocolSet.Http2 => HttpProtocols.Http2,
                         _ => HttpProtocols.Http1AndHttp2,
                     };
                     if (l.Tls is { } tls) UseTls(o, tls, l.Protocols, certificates);
-                    else if (l.Protocols == (Prox.Actors.Tls.HttpProtocolSet.Http1 | Prox.Actors.Tls.HttpProtocolSet.Http2))
+                    else if (l.Protocols == (HttpProtocolSet.Http1 | HttpProtocolSet.Http2))
                         o.Use(PriorKnowledge.Detect);
                 });
             foreach (var l in Config.Admin.Listen)
@@ -265,12 +263,12 @@ public sealed class ProxHost : IAsyncDisposable
     /// <summary>TLS on a listener: the certificate is chosen per handshake by SNI from the <see cref="CertificateStore"/>
     /// (so a reloaded certificate serves the next handshake), the TLS versions from the current <c>prox.tls</c>, and ALPN
     /// offers what the listener speaks.</summary>
-    private static void UseTls(ListenOptions o, Prox.Actors.Tls.ListenerTls tls, Prox.Actors.Tls.HttpProtocolSet protocols,
+    private static void UseTls(ListenOptions o, ListenerTls tls, HttpProtocolSet protocols,
         CertificateStore certificates)
     {
         List<System.Net.Security.SslApplicationProtocol> alpn = [];
-        if (protocols.HasFlag(Prox.Actors.Tls.HttpProtocolSet.Http2)) alpn.Add(System.Net.Security.SslApplicationProtocol.Http2);
-        if (protocols.HasFlag(Prox.Actors.Tls.HttpProtocolSet.Http1)) alpn.Add(System.Net.Security.SslApplicationProtocol.Http11);
+        if (protocols.HasFlag(HttpProtocolSet.Http2)) alpn.Add(System.Net.Security.SslApplicationProtocol.Http2);
+        if (protocols.HasFlag(HttpProtocolSet.Http1)) alpn.Add(System.Net.Security.SslApplicationProtocol.Http11);
         o.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.TlsHandshakeCallbackOptions
         {
             OnConnection = ctx => ValueTask.FromResult(new System.Net.Security.SslServerAuthenticationOptions
@@ -284,11 +282,11 @@ public sealed class ProxHost : IAsyncDisposable
         });
     }
 
-    private static void Listen(KestrelServerOptions k, ListenAddress a, Action<ListenOptions> Configure)
+    private static void Listen(KestrelServerOptions k, ListenAddress a, Action<ListenOptions> configure)
     {
-        if (a.Host == "*") k.ListenAnyIP(a.Port, Configure);
-        else if (a.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) k.ListenLocalhost(a.Port, Configure);
-        else k.Listen(IPAddress.Parse(a.Host), a.Port, Configure);
+        if (a.Host == "*") k.ListenAnyIP(a.Port, configure);
+        else if (a.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) k.ListenLocalhost(a.Port, configure);
+        else k.Listen(IPAddress.Parse(a.Host), a.Port, configure);
     }
 
     private static Uri UrlOf(ListenOptions o, bool tls) => o.EndPoint switch
@@ -302,7 +300,8 @@ public sealed class ProxHost : IAsyncDisposable
     /// version: <see cref="ConfigReloader.StartServingAsync"/>), starts the routes on it and waits until they are ready.
     /// Until then no route exists, so no request sees a config that is about to be replaced.
     /// </summary>
-    /// <exception cref="ProxStartupException">The data directory or database is unusable, or the history did not load.</exception>
+    /// <exception cref="ProxStartupException">The data directory or database is unusable, a TLS certificate cannot be
+    /// used, or the history did not load.</exception>
     public async Task StartAsync(CancellationToken ct = default)
     {
         if (ProxPersistence.PrepareDataDir(Config.Persistence) is { } dirError) throw new ProxStartupException(dirError);

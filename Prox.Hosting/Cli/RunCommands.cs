@@ -46,7 +46,8 @@ internal static class RunCommands
 
     private static async Task<int> RunProxyAsync(string path, bool demo, TextWriter stderr)
     {
-        var result = ParseAndCheckFiles(path);
+        // the files the config names are checked by the host as it starts (a ProxStartupException below)
+        var result = ProxConfigParser.ParseFile(path);
         if (!result.IsValid)
         {
             PrintErrors(path, result, stderr);

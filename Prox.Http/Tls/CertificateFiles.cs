@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Prox.Actors.Config;
 using Prox.Actors.Hocon;
+using Prox.Actors.Tls;
 
 namespace Prox.Http.Tls;
 
@@ -96,12 +97,24 @@ public static class CertificateFiles
     public static List<ConfigError> Check(ProxConfig config, string baseDirectory, DateTimeOffset now)
     {
         var errors = new List<ConfigError>();
-        foreach (var listener in config.Listen)
-            if (listener.Tls is { Certificate: { } c, Key: { } k } t)
-                Load(c, k, baseDirectory, t.Path, now, errors);
-        foreach (var entry in config.Tls.Certificates)
-            Load(entry.Certificate, entry.Key, baseDirectory, entry.Path, now, errors);
+        LoadAll(config.Listen.Select(l => l.Tls).OfType<ListenerTls>(), config.Tls, baseDirectory, now, errors);
         return errors;
+    }
+
+    /// <summary>Loads the listeners' own certificates, then the <c>prox.tls.certificates</c> entries (each with its
+    /// hosts); what did not load is left out and its errors added to <paramref name="errors"/>.</summary>
+    public static (List<(ListenerTls Listener, LoadedCertificate Certificate)> Listeners, List<LoadedCertificate> Entries) LoadAll(
+        IEnumerable<ListenerTls> listeners, TlsConfig tls, string baseDirectory, DateTimeOffset now, List<ConfigError> errors)
+    {
+        var own = new List<(ListenerTls, LoadedCertificate)>();
+        foreach (var listener in listeners)
+            if (listener is { Certificate: { } c, Key: { } k } && Load(c, k, baseDirectory, listener.Path, now, errors) is { } loaded)
+                own.Add((listener, loaded));
+        var entries = new List<LoadedCertificate>();
+        foreach (var entry in tls.Certificates)
+            if (Load(entry.Certificate, entry.Key, baseDirectory, entry.Path, now, errors) is { } loaded)
+                entries.Add(loaded with { Hosts = entry.Hosts });
+        return (own, entries);
     }
 
     private static string? Read(string file, string path, string what, List<ConfigError> errors)

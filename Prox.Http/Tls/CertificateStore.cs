@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Prox.Actors.Config;
 using Prox.Actors.Events;
 using Prox.Actors.Hocon;
+using Prox.Actors.Tls;
 
 namespace Prox.Http.Tls;
 
@@ -21,7 +22,7 @@ public sealed class CertificateStore : IDisposable
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(14);
 
-    private readonly ImmutableListeners _listeners;
+    private readonly ListenerTls[] _listeners;
     private readonly string _baseDirectory;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
@@ -34,7 +35,7 @@ public sealed class CertificateStore : IDisposable
     private volatile IReadOnlyList<ConfigError> _lastErrors = [];
     /// <summary>The files as last loaded (or tried): a poll that sees them differ loads them again.</summary>
     private string _stamp = "";
-    private volatile Prox.Actors.Tls.TlsConfig _tls;
+    private volatile TlsConfig _tls;
 
     /// <param name="config">The config Prox starts with: its listeners are fixed for the process, its <c>prox.tls</c> is
     /// replaced by <see cref="Apply"/>.</param>
@@ -42,7 +43,7 @@ public sealed class CertificateStore : IDisposable
     public CertificateStore(ProxConfig config, string baseDirectory, TimeProvider time, ILogger<CertificateStore> log,
         Func<ActorSystem?> system)
     {
-        _listeners = new ImmutableListeners([.. config.Listen.Where(l => l.Tls is not null).Select(l => l.Tls!)]);
+        _listeners = [.. config.Listen.Select(l => l.Tls).OfType<ListenerTls>()];
         _baseDirectory = baseDirectory;
         _time = time;
         _log = log;
@@ -51,13 +52,10 @@ public sealed class CertificateStore : IDisposable
     }
 
     /// <summary>True when any listener has TLS (otherwise nothing is loaded or polled).</summary>
-    public bool Enabled => _listeners.Items.Length > 0;
+    public bool Enabled => _listeners.Length > 0;
 
     /// <summary>The TLS versions a handshake may use now (<c>prox.tls.min-version</c>, reloadable).</summary>
     public System.Security.Authentication.SslProtocols Protocols => _tls.Protocols;
-
-    /// <summary>The certificates in use now, for <c>/status</c>.</summary>
-    public IReadOnlyList<LoadedCertificate> Certificates => _set.All;
 
     /// <summary>Loads the files; the errors when any certificate is unusable (then nothing changes). Start-up fails on them.</summary>
     public List<ConfigError> Load()
@@ -92,11 +90,8 @@ public sealed class CertificateStore : IDisposable
     }
 
     /// <summary>The certificate for a handshake on the listener with <paramref name="listener"/>'s TLS block.</summary>
-    public SslStreamCertificateContext? Select(Prox.Actors.Tls.ListenerTls listener, string? serverName) =>
+    public SslStreamCertificateContext? Select(ListenerTls listener, string? serverName) =>
         _set.Select(listener.Path, serverName)?.Context;
-
-    /// <summary>The certificate <see cref="Select"/> would give (tests and <c>/status</c>).</summary>
-    public LoadedCertificate? Find(Prox.Actors.Tls.ListenerTls listener, string? serverName) => _set.Select(listener.Path, serverName);
 
     private void Poll()
     {
@@ -116,40 +111,30 @@ public sealed class CertificateStore : IDisposable
         }
     }
 
-    private List<ConfigError> LoadLocked(Prox.Actors.Tls.TlsConfig tls, string why)
+    private List<ConfigError> LoadLocked(TlsConfig tls, string why)
     {
         var now = _time.GetUtcNow();
         var errors = new List<ConfigError>();
         var byListener = new Dictionary<string, LoadedCertificate>(StringComparer.Ordinal);
         var exact = new Dictionary<string, LoadedCertificate>(StringComparer.Ordinal);
         var wildcards = new Dictionary<string, LoadedCertificate>(StringComparer.Ordinal);
-        var all = new List<LoadedCertificate>();
-        LoadedCertificate? first = null;
-        foreach (var entry in tls.Certificates)
-        {
-            if (CertificateFiles.Load(entry.Certificate, entry.Key, _baseDirectory, entry.Path, now, errors) is not { } loaded) continue;
-            var c = loaded with { Hosts = entry.Hosts };
-            all.Add(c);
-            first ??= c;
-            foreach (var host in entry.Hosts)
+        var (own, entries) = CertificateFiles.LoadAll(_listeners, tls, _baseDirectory, now, errors);
+        foreach (var c in entries)
+            foreach (var host in c.Hosts)
             {
                 if (host.StartsWith("*.", StringComparison.Ordinal)) wildcards[host[1..]] = c; // ".example.com"
                 else exact[host] = c;
             }
-        }
-        foreach (var listener in _listeners.Items)
-        {
-            if (listener is { Certificate: { } cert, Key: { } key })
+        foreach (var (listener, c) in own) byListener[listener.Path] = c;
+        // a listener without its own certificate defaults to the first entry
+        foreach (var listener in _listeners)
+            if (listener.Certificate is null)
             {
-                if (CertificateFiles.Load(cert, key, _baseDirectory, listener.Path, now, errors) is not { } c) continue;
-                all.Add(c);
-                byListener[listener.Path] = c;
+                if (entries.Count > 0) byListener[listener.Path] = entries[0];
+                else if (errors.Count == 0)
+                    errors.Add(new ConfigError(listener.Path, "needs a certificate and key (PEM files) here or in prox.tls.certificates"));
             }
-            else if (first is not null)
-                byListener[listener.Path] = first;
-            else if (errors.Count == 0)
-                errors.Add(new ConfigError(listener.Path, "needs a certificate and key (PEM files) here or in prox.tls.certificates"));
-        }
+        List<LoadedCertificate> all = [.. own.Select(o => o.Certificate), .. entries];
 
         if (errors.Count > 0)
         {
@@ -190,13 +175,11 @@ public sealed class CertificateStore : IDisposable
 
     public void Dispose() => _poll?.Dispose();
 
-    private sealed record ImmutableListeners(Prox.Actors.Tls.ListenerTls[] Items);
-
     /// <summary>Last-write time and length of every file of a set: a change of either reloads it.</summary>
-    private string StampOf(Prox.Actors.Tls.TlsConfig tls)
+    private string StampOf(TlsConfig tls)
     {
         var files = tls.Certificates.SelectMany(c => new[] { c.Certificate, c.Key })
-            .Concat(_listeners.Items.SelectMany(l => new[] { l.Certificate, l.Key }).OfType<string>());
+            .Concat(_listeners.SelectMany(l => new[] { l.Certificate, l.Key }).OfType<string>());
         return string.Join("|", files.Select(f =>
         {
             var info = new FileInfo(CertificateFiles.Resolve(f, _baseDirectory));

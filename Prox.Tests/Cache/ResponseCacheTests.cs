@@ -48,15 +48,21 @@ public class ResponseCacheTests
         Assert.Null(cache.Get("r\nh\n/item/0"));
     }
 
-    [Fact]
-    public void Set_OverBudget_EvictsLeastRecentlyUsed()
+    /// <summary>A cache with room for three 1000-byte entries, holding /a, /b and /c stored in that order.</summary>
+    private static (ResponseCache Cache, ManualClock Clock) FullOfThree()
     {
-        var size = Entry("/a", 1000).Size;
         var clock = new ManualClock();
-        var cache = new ResponseCache(clock, size * 3);
+        var cache = new ResponseCache(clock, Entry("/a", 1000).Size * 3);
         cache.Set(Entry("/a", 1000));
         cache.Set(Entry("/b", 1000));
         cache.Set(Entry("/c", 1000));
+        return (cache, clock);
+    }
+
+    [Fact]
+    public void Set_OverBudget_EvictsLeastRecentlyUsed()
+    {
+        var (cache, clock) = FullOfThree();
         clock.Advance(ResponseCache.MoveInterval);
         Assert.NotNull(cache.Get("r\nh\n/a")); // /a is now the most recent; /b the least
         cache.Set(Entry("/d", 1000));
@@ -69,12 +75,7 @@ public class ResponseCacheTests
     [Fact]
     public void Get_WithinMoveIntervalOfLastMove_KeepsThePlace_LaterMovesToFront()
     {
-        var size = Entry("/a", 1000).Size;
-        var clock = new ManualClock();
-        var cache = new ResponseCache(clock, size * 3);
-        cache.Set(Entry("/a", 1000));
-        cache.Set(Entry("/b", 1000));
-        cache.Set(Entry("/c", 1000));
+        var (cache, clock) = FullOfThree();
         clock.Advance(ResponseCache.MoveInterval - TimeSpan.FromMilliseconds(1));
         Assert.NotNull(cache.Get("r\nh\n/a")); // a hit, but /a stays the least recently moved
         cache.Set(Entry("/d", 1000));

@@ -139,6 +139,11 @@ public sealed class TlsListenerTests : IAsyncLifetime
         Assert.Equal("hello over HTTP/1.1", await response.Content.ReadAsStringAsync());
     }
 
+    /// <summary>Until a new handshake for <paramref name="sni"/> gets <paramref name="expected"/> (the files are polled).</summary>
+    private static Task ServedAsync(ProxUnderTest prox, string sni, X509Certificate2 expected, string what) =>
+        ProxUnderTest.EventuallyAsync(async () => (await GetAsync(prox, sni)).Cert.Thumbprint == expected.Thumbprint,
+            TimeSpan.FromSeconds(15), what);
+
     [Fact]
     public async Task CertificateFilesReplaced_NewHandshakesUseTheNewOne_AnOpenConnectionKeepsWorking()
     {
@@ -153,8 +158,7 @@ public sealed class TlsListenerTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await open.GetAsync("/")).StatusCode);
 
         TestCertificates.Replace(after, _certs.Path, "site");
-        await ProxUnderTest.EventuallyAsync(async () => (await GetAsync(prox, "site.test")).Cert.Thumbprint == after.Thumbprint,
-            TimeSpan.FromSeconds(15), "a new handshake gets the replaced certificate");
+        await ServedAsync(prox, "site.test", after, "a new handshake gets the replaced certificate");
 
         // the connection opened before still works, on its first handshake
         Assert.Equal(HttpStatusCode.OK, (await open.GetAsync("/")).StatusCode);
@@ -171,8 +175,7 @@ public sealed class TlsListenerTests : IAsyncLifetime
             {{Route}}
             """);
         // a key that does not belong to the certificate
-        File.Copy(TestCertificates.Write(next, Directory.CreateTempSubdirectory().FullName, "other").Key,
-            Path.Combine(_certs.Path, "site.key"), overwrite: true);
+        File.Copy(TestCertificates.Write(next, _certs.Path, "other").Key, Path.Combine(_certs.Path, "site.key"), overwrite: true);
         await ProxUnderTest.EventuallyAsync(async () =>
                 (await prox.StatusAsync()).GetProperty("tls").GetProperty("errors").GetArrayLength() > 0,
             TimeSpan.FromSeconds(15), "the broken files are tried and their errors shown");
@@ -181,8 +184,7 @@ public sealed class TlsListenerTests : IAsyncLifetime
         Assert.Equal(good.Thumbprint, (await GetAsync(prox, "site.test")).Cert.Thumbprint);
 
         TestCertificates.Replace(next, _certs.Path, "site");
-        await ProxUnderTest.EventuallyAsync(async () => (await GetAsync(prox, "site.test")).Cert.Thumbprint == next.Thumbprint,
-            TimeSpan.FromSeconds(15), "the fixed files are loaded");
+        await ServedAsync(prox, "site.test", next, "the fixed files are loaded");
         Assert.Equal(0, (await prox.StatusAsync()).GetProperty("tls").GetProperty("errors").GetArrayLength());
     }
 
